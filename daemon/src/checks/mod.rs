@@ -1,0 +1,524 @@
+//! The check catalogue and the vocabulary checks speak.
+//!
+//! A check is a static record: metadata (id, domain, severity, title, rationale,
+//! remediation, references, the host paths it reads) and a pure function from
+//! [`Facts`] to an [`Outcome`]. Checks never touch the OS; they ask `Facts`, which asks
+//! the probe layer. Adding a check is one entry in its domain's `CHECKS` slice.
+//!
+//! [`Evidence`] is redacted by construction: its text passes through the secret
+//! scanner when it is built, and secrets found by scanning only ever exist past the
+//! scanner as fingerprints.
+
+mod code;
+mod incident;
+mod integrity;
+mod logs;
+mod network;
+mod physical;
+mod secrets;
+mod skills;
+mod social;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::facts::Facts;
+use crate::probe::ProbeError;
+use crate::secrets::Fingerprint;
+
+/// The nine security domains, in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Domain {
+    Physical,
+    Network,
+    Secrets,
+    Code,
+    Logs,
+    Skills,
+    Integrity,
+    Social,
+    Incident,
+}
+
+impl Domain {
+    pub const ALL: [Domain; 9] = [
+        Domain::Physical,
+        Domain::Network,
+        Domain::Secrets,
+        Domain::Code,
+        Domain::Logs,
+        Domain::Skills,
+        Domain::Integrity,
+        Domain::Social,
+        Domain::Incident,
+    ];
+
+    /// The stable id used in config, JSON and the API.
+    pub fn id(self) -> &'static str {
+        match self {
+            Domain::Physical => "physical",
+            Domain::Network => "network",
+            Domain::Secrets => "secrets",
+            Domain::Code => "code",
+            Domain::Logs => "logs",
+            Domain::Skills => "skills",
+            Domain::Integrity => "integrity",
+            Domain::Social => "social",
+            Domain::Incident => "incident",
+        }
+    }
+
+    /// The prefix every check id of the domain starts with.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Domain::Physical => "PHY",
+            Domain::Network => "NET",
+            Domain::Secrets => "SEC",
+            Domain::Code => "CODE",
+            Domain::Logs => "LOG",
+            Domain::Skills => "SKL",
+            Domain::Integrity => "INT",
+            Domain::Social => "SOC",
+            Domain::Incident => "INC",
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<Domain> {
+        Domain::ALL.into_iter().find(|d| d.id() == id)
+    }
+
+    /// Human title for reports.
+    pub fn title(self) -> &'static str {
+        match self {
+            Domain::Physical => "Physical environment",
+            Domain::Network => "Network",
+            Domain::Secrets => "Secrets",
+            Domain::Code => "Code",
+            Domain::Logs => "Logs",
+            Domain::Skills => "Skills",
+            Domain::Integrity => "Integrity",
+            Domain::Social => "Social guards",
+            Domain::Incident => "Incident prevention",
+        }
+    }
+}
+
+/// How much a failing check matters. The weights are fixed by the design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn weight(self) -> u64 {
+        match self {
+            Severity::Critical => 10,
+            Severity::High => 6,
+            Severity::Medium => 3,
+            Severity::Low => 1,
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// The five outcomes of a check run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+    NotApplicable,
+    Waived,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Error,
+        Status::NotApplicable,
+        Status::Waived,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::NotApplicable => "not_applicable",
+            Status::Waived => "waived",
+        }
+    }
+}
+
+/// One observation behind an outcome: where, what, and (for secrets) a fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<Fingerprint>,
+}
+
+impl Evidence {
+    /// Evidence about a host path. `detail` is scrubbed of anything that looks like a
+    /// secret before it is stored, so a check that quotes a command line or a config
+    /// value cannot leak one by accident.
+    pub fn at(path: &Path, detail: impl AsRef<str>) -> Self {
+        Evidence {
+            path: Some(path.display().to_string()),
+            line: None,
+            detail: crate::secrets::redact(detail.as_ref()),
+            fingerprint: None,
+        }
+    }
+
+    /// Evidence that is not about one file (a process, a sysctl, a count).
+    pub fn note(detail: impl AsRef<str>) -> Self {
+        Evidence {
+            path: None,
+            line: None,
+            detail: crate::secrets::redact(detail.as_ref()),
+            fingerprint: None,
+        }
+    }
+
+    pub fn line(mut self, line: u32) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    pub fn fingerprint(mut self, fp: Fingerprint) -> Self {
+        self.fingerprint = Some(fp);
+        self
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    pub fn line_no(&self) -> Option<u32> {
+        self.line
+    }
+
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    pub fn fingerprint_text(&self) -> Option<String> {
+        self.fingerprint.as_ref().map(|f| f.to_string())
+    }
+}
+
+/// Why a check could not decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The input could not be read for lack of privilege.
+    PermissionDenied,
+    /// The input was read but could not be understood.
+    Parse,
+    /// A size, entry or budget cap stopped the read.
+    Cap,
+    /// Any other read failure.
+    Io,
+    /// The check ran past its time limit.
+    Timeout,
+}
+
+impl From<&ProbeError> for ErrorKind {
+    fn from(e: &ProbeError) -> Self {
+        match e {
+            ProbeError::PermissionDenied { .. } => ErrorKind::PermissionDenied,
+            ProbeError::TooLarge { .. } | ProbeError::BudgetSpent { .. } => ErrorKind::Cap,
+            _ => ErrorKind::Io,
+        }
+    }
+}
+
+/// What one run of a check decided, before waivers are applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Pass(Vec<Evidence>),
+    Fail(Vec<Evidence>),
+    Error { kind: ErrorKind, reason: String },
+    NotApplicable(String),
+}
+
+impl Outcome {
+    /// The outcome when a probe the whole check depends on failed.
+    pub fn probe_failure(e: &ProbeError) -> Outcome {
+        Outcome::Error {
+            kind: ErrorKind::from(e),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// The process list, or the outcome to return when there is none: a host root without
+/// `/proc` (a fixture of files only) has nothing to say about processes; any other
+/// failure to list processes is an error.
+pub fn processes_or_outcome(f: &Facts) -> Result<Vec<&crate::probe::proc::Process>, Outcome> {
+    match f.processes() {
+        Ok(p) => Ok(p.iter().collect()),
+        Err(e) if e.is_not_found() => Err(Outcome::NotApplicable(
+            "no /proc under the host root".into(),
+        )),
+        Err(e) => Err(Outcome::probe_failure(e)),
+    }
+}
+
+/// Collects what a check saw and decides the outcome the same way for every check:
+/// any finding fails; otherwise any unreadable input is an error (fail closed);
+/// otherwise nothing inspected is `not_applicable`; otherwise pass.
+#[derive(Debug, Default)]
+pub struct Findings {
+    findings: Vec<Evidence>,
+    observed: Vec<Evidence>,
+    errors: Vec<(ErrorKind, String)>,
+    inspected: usize,
+}
+
+impl Findings {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Something relevant was looked at (a file, a process, a server entry).
+    pub fn inspected(&mut self) {
+        self.inspected += 1;
+    }
+
+    /// Something was looked at and found fine; kept as pass evidence.
+    pub fn ok(&mut self, evidence: Evidence) {
+        self.inspected += 1;
+        if self.observed.len() < 20 {
+            self.observed.push(evidence);
+        }
+    }
+
+    /// A problem.
+    pub fn finding(&mut self, evidence: Evidence) {
+        self.inspected += 1;
+        self.findings.push(evidence);
+    }
+
+    pub fn probe_error(&mut self, e: &ProbeError) {
+        self.errors.push((ErrorKind::from(e), e.to_string()));
+    }
+
+    pub fn parse_error(&mut self, path: &Path, message: impl std::fmt::Display) {
+        self.errors
+            .push((ErrorKind::Parse, format!("{}: {message}", path.display())));
+    }
+
+    /// A config file that exists but could not be used.
+    pub fn problem(&mut self, p: &crate::facts::ConfigProblem) {
+        match p {
+            crate::facts::ConfigProblem::Unreadable(e) => self.probe_error(e),
+            crate::facts::ConfigProblem::Malformed { path, message } => {
+                self.parse_error(path, message)
+            }
+        }
+    }
+
+    pub fn has_findings(&self) -> bool {
+        !self.findings.is_empty()
+    }
+
+    /// The outcome. `absent` says why the check is not applicable when nothing was inspected.
+    pub fn finish(self, absent: &str) -> Outcome {
+        if !self.findings.is_empty() {
+            let mut ev = self.findings;
+            ev.extend(
+                self.errors
+                    .into_iter()
+                    .map(|(_, reason)| Evidence::note(format!("also could not read: {reason}"))),
+            );
+            return Outcome::Fail(ev);
+        }
+        if !self.errors.is_empty() {
+            // Permission problems are reported as such only when every error is one, so
+            // a reduced-coverage run can say "could not see" instead of "broken".
+            let kind = if self
+                .errors
+                .iter()
+                .all(|(k, _)| *k == ErrorKind::PermissionDenied)
+            {
+                ErrorKind::PermissionDenied
+            } else {
+                self.errors
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .find(|k| *k != ErrorKind::PermissionDenied)
+                    .unwrap_or(ErrorKind::Io)
+            };
+            let reason = self
+                .errors
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Outcome::Error { kind, reason };
+        }
+        if self.inspected == 0 {
+            return Outcome::NotApplicable(absent.to_owned());
+        }
+        Outcome::Pass(self.observed)
+    }
+}
+
+/// A check: metadata plus the pure function that decides it.
+#[derive(Debug)]
+pub struct Check {
+    pub id: &'static str,
+    pub domain: Domain,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub rationale: &'static str,
+    pub remediation: &'static str,
+    pub references: &'static [&'static str],
+    /// Host paths the check reads; `~` stands for every discovered home and `<pid>` for
+    /// every process. Used for docs and, later, to map file events to checks.
+    pub reads: &'static [&'static str],
+    pub run: fn(&Facts) -> Outcome,
+}
+
+/// Metadata as serialized for `--list-checks --json` and the catalogue digest.
+#[derive(Debug, Serialize)]
+pub struct CheckInfo<'a> {
+    pub id: &'a str,
+    pub domain: Domain,
+    pub severity: Severity,
+    pub title: &'a str,
+    pub rationale: &'a str,
+    pub remediation: &'a str,
+    pub references: &'a [&'a str],
+    pub reads: &'a [&'a str],
+}
+
+impl Check {
+    pub fn info(&self) -> CheckInfo<'_> {
+        CheckInfo {
+            id: self.id,
+            domain: self.domain,
+            severity: self.severity,
+            title: self.title,
+            rationale: self.rationale,
+            remediation: self.remediation,
+            references: self.references,
+            reads: self.reads,
+        }
+    }
+}
+
+/// Every check, in domain order, then id order.
+pub fn catalog() -> Vec<&'static Check> {
+    let mut all: Vec<&'static Check> = [
+        physical::CHECKS,
+        network::CHECKS,
+        secrets::CHECKS,
+        code::CHECKS,
+        logs::CHECKS,
+        skills::CHECKS,
+        integrity::CHECKS,
+        social::CHECKS,
+        incident::CHECKS,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    all.sort_by(|a, b| (a.domain, a.id).cmp(&(b.domain, b.id)));
+    all
+}
+
+/// `sha256:<hex>` over the catalogue's metadata, so two postures can be compared.
+pub fn catalog_digest(checks: &[&Check]) -> String {
+    let infos: Vec<_> = checks.iter().map(|c| c.info()).collect();
+    crate::digest::sha256_prefixed(&serde_json::to_vec(&infos).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn catalog_ids_are_unique_prefixed_and_documented() {
+        let mut seen = HashSet::new();
+        for c in catalog() {
+            assert!(seen.insert(c.id), "duplicate id {}", c.id);
+            let prefix = format!("{}-", c.domain.prefix());
+            assert!(c.id.starts_with(&prefix), "{} lacks prefix {prefix}", c.id);
+            assert!(
+                c.id[prefix.len()..].len() == 3,
+                "{} needs a 3-digit number",
+                c.id
+            );
+            for (field, text) in [
+                ("title", c.title),
+                ("rationale", c.rationale),
+                ("remediation", c.remediation),
+            ] {
+                assert!(!text.trim().is_empty(), "{} has no {field}", c.id);
+            }
+            assert!(!c.reads.is_empty(), "{} declares no reads", c.id);
+        }
+    }
+
+    #[test]
+    fn every_domain_has_a_check() {
+        let cat = catalog();
+        for d in Domain::ALL {
+            assert!(cat.iter().any(|c| c.domain == d), "no check in {}", d.id());
+        }
+    }
+
+    #[test]
+    fn findings_decide_fail_closed() {
+        let err = ProbeError::Io {
+            path: "/x".into(),
+            message: "boom".into(),
+        };
+        let mut f = Findings::new();
+        f.probe_error(&err);
+        assert!(matches!(
+            f.finish("absent"),
+            Outcome::Error {
+                kind: ErrorKind::Io,
+                ..
+            }
+        ));
+
+        let mut f = Findings::new();
+        f.probe_error(&err);
+        f.finding(Evidence::note("bad"));
+        assert!(matches!(f.finish("absent"), Outcome::Fail(ev) if ev.len() == 2));
+
+        assert_eq!(
+            Findings::new().finish("absent"),
+            Outcome::NotApplicable("absent".into())
+        );
+        let mut f = Findings::new();
+        f.inspected();
+        assert_eq!(f.finish("absent"), Outcome::Pass(vec![]));
+    }
+}

@@ -1,0 +1,538 @@
+//! Configuration: `/etc/clawsec/clawsecd.toml`, every key optional.
+//!
+//! Loading is two steps. Parsing rejects unknown keys and wrong types; [`Config::validate`]
+//! then rejects values that parse but make no sense. Both kinds of error name the file,
+//! the line and column, and the key, so an operator can fix the file without guessing.
+//! This module reads only the config file itself; it never probes the host.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::Domain;
+use clawsec_proto::time::Date;
+
+/// The system-wide config file read when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/clawsec/clawsecd.toml";
+
+/// The whole configuration. Every field has a built-in default; see
+/// `config/clawsecd.example.toml`, which a test keeps identical to [`Config::default`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Names this host in attestations. Empty means the host's hostname.
+    pub agent_id: String,
+    /// The root of the host to inspect. Every probe, `/proc` and `/sys` included, reads below it.
+    pub host_root: PathBuf,
+    /// Where keys and the database live.
+    pub state_dir: PathBuf,
+    /// The gRPC Unix socket.
+    pub socket: PathBuf,
+    pub limits: Limits,
+    pub discovery: Discovery,
+    pub scoring: Scoring,
+    pub waivers: Vec<Waiver>,
+}
+
+/// Caps that keep a hostile or huge host tree from exhausting the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest file read whole, in bytes.
+    pub max_file_bytes: u64,
+    /// Most entries read from one directory.
+    pub max_dir_entries: u32,
+    /// Deepest directory level a tree walk descends to.
+    pub max_depth: u32,
+    /// Total bytes read in one assessment.
+    pub max_total_bytes: u64,
+    /// Most processes inspected in one assessment.
+    pub max_processes: u32,
+    /// How long one check may run before it is reported as an error, in milliseconds.
+    pub check_timeout_ms: u64,
+}
+
+/// Where to look for agents beyond what is found on its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Discovery {
+    /// Extra agent workspaces (host paths) to inspect.
+    pub workspaces: Vec<PathBuf>,
+    /// Extra process names (comm or argv[0] basename) that count as agents.
+    pub agent_process_names: Vec<String>,
+    /// Extra skill directories (host paths).
+    pub skill_dirs: Vec<PathBuf>,
+}
+
+/// Per-domain weights in the overall score.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scoring {
+    pub domain_weights: DomainWeights,
+}
+
+/// One weight per domain; the overall score is their weighted mean. Default 1 each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DomainWeights {
+    pub physical: u32,
+    pub network: u32,
+    pub secrets: u32,
+    pub code: u32,
+    pub logs: u32,
+    pub skills: u32,
+    pub integrity: u32,
+    pub social: u32,
+    pub incident: u32,
+}
+
+/// An operator's acceptance of a check's risk, until an expiry date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub check: String,
+    pub reason: String,
+    /// Last day the waiver holds, `YYYY-MM-DD` (UTC).
+    pub expires: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            agent_id: String::new(),
+            host_root: PathBuf::from("/"),
+            state_dir: PathBuf::from("/var/lib/clawsec"),
+            socket: PathBuf::from("/run/clawsec/clawsecd.sock"),
+            limits: Limits::default(),
+            discovery: Discovery::default(),
+            scoring: Scoring::default(),
+            waivers: Vec::new(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 1024 * 1024,
+            max_dir_entries: 4096,
+            max_depth: 6,
+            max_total_bytes: 64 * 1024 * 1024,
+            max_processes: 32_768,
+            check_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl Default for DomainWeights {
+    fn default() -> Self {
+        DomainWeights {
+            physical: 1,
+            network: 1,
+            secrets: 1,
+            code: 1,
+            logs: 1,
+            skills: 1,
+            integrity: 1,
+            social: 1,
+            incident: 1,
+        }
+    }
+}
+
+impl DomainWeights {
+    pub fn get(&self, domain: Domain) -> u32 {
+        match domain {
+            Domain::Physical => self.physical,
+            Domain::Network => self.network,
+            Domain::Secrets => self.secrets,
+            Domain::Code => self.code,
+            Domain::Logs => self.logs,
+            Domain::Skills => self.skills,
+            Domain::Integrity => self.integrity,
+            Domain::Social => self.social,
+            Domain::Incident => self.incident,
+        }
+    }
+}
+
+/// Where a config came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// No file: built-in defaults.
+    Defaults,
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Defaults => f.write_str("built-in defaults"),
+            Source::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// A config that could not be used. Displays as one line: `file:line:column: key: message`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {key}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        column: usize,
+        key: String,
+        message: String,
+    },
+}
+
+/// A loaded, validated configuration and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub source: Source,
+    /// The exact bytes the config was parsed from (empty for defaults), for its digest.
+    pub text: String,
+    /// True when running unprivileged without a config: paths are per-user and
+    /// discovery covers only the invoking user.
+    pub dev_mode: bool,
+}
+
+impl Loaded {
+    /// `sha256:<hex>` of the effective configuration, so two postures can be compared.
+    pub fn digest(&self) -> String {
+        let canonical = serde_json::to_vec(&self.config).unwrap_or_default();
+        crate::digest::sha256_prefixed(&canonical)
+    }
+}
+
+/// Loads the configuration the way `clawsecd` does: the given file, else the system file
+/// when it exists, else built-in defaults (in dev mode when not root).
+pub fn load(explicit: Option<&Path>, known_checks: &[&str]) -> Result<Loaded, ConfigError> {
+    let path = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.exists()),
+    };
+    let Some(path) = path else {
+        let dev_mode = !nix::unistd::geteuid().is_root();
+        let mut config = Config::default();
+        if dev_mode {
+            apply_dev_paths(&mut config, &std::env::vars().collect::<Vec<_>>());
+        }
+        return Ok(Loaded {
+            config,
+            source: Source::Defaults,
+            text: String::new(),
+            dev_mode,
+        });
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let config = parse(&text, &path.display().to_string(), known_checks)?;
+    Ok(Loaded {
+        config,
+        source: Source::File(path),
+        text,
+        dev_mode: false,
+    })
+}
+
+/// Parses and validates config text. `origin` names the file in errors.
+pub fn parse(text: &str, origin: &str, known_checks: &[&str]) -> Result<Config, ConfigError> {
+    let config: Config = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0);
+        let (line, column) = line_col(text, offset);
+        let key = key_at(text, offset).unwrap_or_else(|| "(document)".into());
+        ConfigError::Invalid {
+            path: origin.into(),
+            line,
+            column,
+            key,
+            message: first_line(e.message()),
+        }
+    })?;
+    config.validate(known_checks).map_err(|v| {
+        let (line, column) = locate_key(text, &v.key);
+        ConfigError::Invalid {
+            path: origin.into(),
+            line,
+            column,
+            key: v.key,
+            message: v.message,
+        }
+    })?;
+    Ok(config)
+}
+
+/// A value that parsed but cannot be used; `key` is the dotted path, e.g. `waivers[1].expires`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub key: String,
+    pub message: String,
+}
+
+impl Config {
+    /// Rejects values that parse but cannot work. `known_checks` are the catalogue's ids,
+    /// so a waiver for a misspelt check is an error rather than a silent no-op.
+    pub fn validate(&self, known_checks: &[&str]) -> Result<(), Invalid> {
+        let bad = |key: &str, message: String| {
+            Err(Invalid {
+                key: key.into(),
+                message,
+            })
+        };
+        if !self.host_root.is_absolute() {
+            return bad("host_root", "must be an absolute path".into());
+        }
+        if !self.state_dir.is_absolute() {
+            return bad("state_dir", "must be an absolute path".into());
+        }
+        if !self.socket.is_absolute() {
+            return bad("socket", "must be an absolute path".into());
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("limits.max_file_bytes", l.max_file_bytes),
+            ("limits.max_dir_entries", u64::from(l.max_dir_entries)),
+            ("limits.max_depth", u64::from(l.max_depth)),
+            ("limits.max_total_bytes", l.max_total_bytes),
+            ("limits.max_processes", u64::from(l.max_processes)),
+            ("limits.check_timeout_ms", l.check_timeout_ms),
+        ] {
+            if value == 0 {
+                return bad(key, "must be greater than 0".into());
+            }
+        }
+        if l.max_total_bytes < l.max_file_bytes {
+            return bad(
+                "limits.max_total_bytes",
+                "must be at least limits.max_file_bytes".into(),
+            );
+        }
+        if Domain::ALL
+            .iter()
+            .all(|d| self.scoring.domain_weights.get(*d) == 0)
+        {
+            return bad(
+                "scoring.domain_weights",
+                "at least one domain needs a weight above 0".into(),
+            );
+        }
+        for (i, w) in self.waivers.iter().enumerate() {
+            if !known_checks.contains(&w.check.as_str()) {
+                return bad(
+                    &format!("waivers[{i}].check"),
+                    format!("no check has the id {:?}", w.check),
+                );
+            }
+            if w.reason.trim().is_empty() {
+                return bad(
+                    &format!("waivers[{i}].reason"),
+                    "a waiver needs a reason".into(),
+                );
+            }
+            if let Err(e) = Date::parse(&w.expires) {
+                return bad(&format!("waivers[{i}].expires"), e.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Dev-mode paths: per-user runtime and state directories, so an unprivileged
+/// `cargo run` needs no root.
+fn apply_dev_paths(config: &mut Config, env: &[(String, String)]) {
+    let var = |name: &str| {
+        env.iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| PathBuf::from(v))
+    };
+    let home = var("HOME").unwrap_or_else(|| PathBuf::from("/tmp"));
+    let state = var("XDG_STATE_HOME").unwrap_or_else(|| home.join(".local/state"));
+    config.state_dir = state.join("clawsec");
+    let runtime = var("XDG_RUNTIME_DIR").unwrap_or_else(|| config.state_dir.join("run"));
+    config.socket = runtime.join("clawsec/clawsecd.sock");
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_owned()
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The dotted key a byte offset belongs to: the enclosing table header plus the key on
+/// that line (or the header itself when the offset is in it).
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = text[line_start..line_end].trim();
+    let mut table = String::new();
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
+    for l in text[..line_start].lines() {
+        if let Some(h) = header(l) {
+            table = h.name.clone();
+            if h.array {
+                let n = index.entry(h.name.clone()).or_insert(0);
+                *n += 1;
+                table = format!("{}[{}]", h.name, *n - 1);
+            }
+        }
+    }
+    if let Some(h) = header(line) {
+        return Some(h.name);
+    }
+    let key = line.split('=').next()?.trim().trim_matches('"');
+    if key.is_empty() {
+        return (!table.is_empty()).then_some(table);
+    }
+    Some(if table.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{table}.{key}")
+    })
+}
+
+struct Header {
+    name: String,
+    array: bool,
+}
+
+fn header(line: &str) -> Option<Header> {
+    let l = line.trim();
+    if let Some(inner) = l.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+        return Some(Header {
+            name: inner.trim().to_owned(),
+            array: true,
+        });
+    }
+    let inner = l.strip_prefix('[')?.split(']').next()?;
+    Some(Header {
+        name: inner.trim().to_owned(),
+        array: false,
+    })
+}
+
+/// Finds where a dotted key (as produced by `validate`) is written, for error positions.
+/// Falls back to the start of the file when the key is not written (a default).
+fn locate_key(text: &str, key: &str) -> (usize, usize) {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if !trimmed.starts_with('[') && trimmed.contains('=') {
+            if key_at(text, offset + indent).as_deref() == Some(key) {
+                return line_col(text, offset + indent);
+            }
+        } else if header(trimmed).is_some_and(|h| h.name == key) {
+            return line_col(text, offset + indent);
+        }
+        offset += line.len();
+    }
+    (1, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHECKS: &[&str] = &["NET-001", "SEC-001"];
+
+    fn err(text: &str) -> String {
+        parse(text, "/etc/clawsec/clawsecd.toml", CHECKS)
+            .expect_err("config should be rejected")
+            .to_string()
+    }
+
+    #[test]
+    fn empty_config_is_the_defaults() {
+        assert_eq!(parse("", "x", CHECKS).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_column_and_key() {
+        let e = err("agent_id = \"a\"\n\n[limits]\nmax_file_bytes = 10\nmax_fil_bytes = 3\n");
+        assert!(
+            e.starts_with("/etc/clawsec/clawsecd.toml:5:1: limits.max_fil_bytes: unknown field"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = err("[limits]\ncheck_timeout_ms = \"soon\"\n");
+        assert!(
+            e.starts_with("/etc/clawsec/clawsecd.toml:2:20: limits.check_timeout_ms: invalid type"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_has_a_position() {
+        let e = err("agent_id = \"unterminated\n");
+        assert!(e.starts_with("/etc/clawsec/clawsecd.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn validation_errors_point_at_the_key() {
+        let text = "[[waivers]]\ncheck = \"NET-001\"\nreason = \"lab host\"\nexpires = \"2026-12-31\"\n\n[[waivers]]\ncheck = \"SEC-001\"\nreason = \"rotating\"\nexpires = \"2026-02-30\"\n";
+        let e = err(text);
+        assert!(
+            e.starts_with("/etc/clawsec/clawsecd.toml:9:1: waivers[1].expires: expected a date"),
+            "{e}"
+        );
+        let e = err("[[waivers]]\ncheck = \"NOPE-1\"\nreason = \"x\"\nexpires = \"2026-12-31\"\n");
+        assert!(
+            e.contains(":2:1: waivers[0].check: no check has the id"),
+            "{e}"
+        );
+        let e = err("[limits]\nmax_depth = 0\n");
+        assert!(
+            e.contains(":2:1: limits.max_depth: must be greater than 0"),
+            "{e}"
+        );
+        let e = err("host_root = \"relative/dir\"\n");
+        assert!(
+            e.contains(":1:1: host_root: must be an absolute path"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_domain_weight_is_rejected() {
+        let e = err("[scoring.domain_weights]\nnetwrk = 2\n");
+        assert!(
+            e.contains(":2:1: scoring.domain_weights.netwrk: unknown field"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dev_paths_follow_xdg() {
+        let mut c = Config::default();
+        let env = vec![
+            ("HOME".to_owned(), "/home/ada".to_owned()),
+            ("XDG_RUNTIME_DIR".to_owned(), "/run/user/1000".to_owned()),
+        ];
+        apply_dev_paths(&mut c, &env);
+        assert_eq!(c.state_dir, PathBuf::from("/home/ada/.local/state/clawsec"));
+        assert_eq!(
+            c.socket,
+            PathBuf::from("/run/user/1000/clawsec/clawsecd.sock")
+        );
+    }
+}

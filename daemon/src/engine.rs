@@ -1,0 +1,221 @@
+//! The check engine: runs a catalogue against a host's facts and scores the result.
+//!
+//! Every check runs on its own thread so that independent checks run concurrently and
+//! one slow check cannot delay the rest; each has a deadline, after which it is reported
+//! as an `error` (timed out) and its late answer is discarded. Waivers are applied after
+//! the run, so a waived check's real outcome is still known and shown.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use clawsec_proto::time::Date;
+
+use crate::checks::{Check, ErrorKind, Evidence, Outcome, Status};
+use crate::config::{DomainWeights, Waiver};
+use crate::facts::Facts;
+use crate::probe::CapReached;
+use crate::scoring::{self, Score, Scored};
+
+/// One check's result in an assessment.
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    pub check: &'static Check,
+    pub status: Status,
+    pub evidence: Vec<Evidence>,
+    /// Why the check errored, was not applicable or waived; or a note about a waiver.
+    pub reason: Option<String>,
+    pub error_kind: Option<ErrorKind>,
+    /// For a waived check: what it would have been.
+    pub waived_status: Option<Status>,
+    pub waiver: Option<Waiver>,
+    pub duration: Duration,
+}
+
+/// What the engine could not see, said once instead of as a flood of errors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub reduced: bool,
+    pub notes: Vec<String>,
+}
+
+/// A finished assessment.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub runs: Vec<CheckRun>,
+    pub score: Score,
+    pub coverage: Coverage,
+    pub caps: Vec<CapReached>,
+    pub finished_at: SystemTime,
+    pub duration: Duration,
+}
+
+/// How to run an assessment.
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    pub checks: &'a [&'static Check],
+    pub waivers: &'a [Waiver],
+    pub weights: &'a DomainWeights,
+    pub timeout: Duration,
+    /// The day waivers are judged against (UTC).
+    pub today: Date,
+}
+
+/// Runs every check of the plan and scores the result.
+pub fn assess(facts: Arc<Facts>, plan: &Plan<'_>) -> Assessment {
+    let started = Instant::now();
+    let (tx, rx) = mpsc::channel::<(usize, Outcome, Duration)>();
+    for (i, check) in plan.checks.iter().copied().enumerate() {
+        let worker_tx = tx.clone();
+        let facts = Arc::clone(&facts);
+        let spawned = std::thread::Builder::new()
+            .name(format!("check-{}", check.id))
+            .spawn(move || {
+                let t = Instant::now();
+                let outcome = (check.run)(&facts);
+                // The receiver may have given up on a slow check; that is fine.
+                let _ = worker_tx.send((i, outcome, t.elapsed()));
+            });
+        if let Err(e) = spawned {
+            let _ = tx.send((
+                i,
+                Outcome::Error {
+                    kind: ErrorKind::Io,
+                    reason: format!("could not start the check: {e}"),
+                },
+                Duration::ZERO,
+            ));
+        }
+    }
+    drop(tx);
+
+    let mut outcomes: Vec<Option<(Outcome, Duration)>> = vec![None; plan.checks.len()];
+    let deadline = started + plan.timeout;
+    let mut pending = plan.checks.len();
+    while pending > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, outcome, took)) => {
+                if outcomes[i].is_none() {
+                    pending -= 1;
+                }
+                outcomes[i] = Some((outcome, took));
+            }
+            Err(_) => break,
+        }
+    }
+
+    let mut coverage = Coverage {
+        reduced: facts.scope.reduced,
+        notes: Vec::new(),
+    };
+    let mut unseen = Vec::new();
+    let runs: Vec<CheckRun> = plan
+        .checks
+        .iter()
+        .zip(outcomes)
+        .map(|(check, outcome)| {
+            let (outcome, duration) = outcome.unwrap_or_else(|| {
+                (
+                    Outcome::Error {
+                        kind: ErrorKind::Timeout,
+                        reason: format!("timed out after {} ms", plan.timeout.as_millis()),
+                    },
+                    plan.timeout,
+                )
+            });
+            let mut run = to_run(check, outcome, duration);
+            if facts.scope.reduced && run.error_kind == Some(ErrorKind::PermissionDenied) {
+                // Unprivileged dev mode: not seeing root-only files is expected, and is
+                // reported once below rather than scored as a failure per check.
+                run.status = Status::NotApplicable;
+                run.reason = Some(format!(
+                    "not visible without root: {}",
+                    run.reason.unwrap_or_default()
+                ));
+                unseen.push(check.id);
+            }
+            apply_waiver(&mut run, plan.waivers, plan.today);
+            run
+        })
+        .collect();
+
+    if facts.scope.reduced {
+        let who = facts
+            .scope
+            .home
+            .as_ref()
+            .map_or("no home".into(), |h| h.display().to_string());
+        coverage.notes.push(format!(
+            "reduced coverage: running unprivileged (uid {}), so only {who} and that user's \
+             processes were inspected; other users' homes and root-only files were not",
+            facts.scope.uid
+        ));
+        if !unseen.is_empty() {
+            coverage.notes.push(format!(
+                "{} check(s) could not read what they need without root and were not scored: {}",
+                unseen.len(),
+                unseen.join(", ")
+            ));
+        }
+    }
+
+    let scored: Vec<Scored<'_>> = runs
+        .iter()
+        .map(|r| Scored {
+            id: r.check.id,
+            domain: r.check.domain,
+            severity: r.check.severity,
+            status: r.status,
+        })
+        .collect();
+    let score = scoring::score(&scored, plan.weights);
+    Assessment {
+        runs,
+        score,
+        coverage,
+        caps: facts.fs.caps_reached(),
+        finished_at: SystemTime::now(),
+        duration: started.elapsed(),
+    }
+}
+
+fn to_run(check: &'static Check, outcome: Outcome, duration: Duration) -> CheckRun {
+    let (status, evidence, reason, error_kind) = match outcome {
+        Outcome::Pass(ev) => (Status::Pass, ev, None, None),
+        Outcome::Fail(ev) => (Status::Fail, ev, None, None),
+        Outcome::Error { kind, reason } => (Status::Error, Vec::new(), Some(reason), Some(kind)),
+        Outcome::NotApplicable(why) => (Status::NotApplicable, Vec::new(), Some(why), None),
+    };
+    CheckRun {
+        check,
+        status,
+        evidence,
+        // Reasons can quote file content (a parse error); scrub them like evidence.
+        reason: reason.map(|r| crate::secrets::redact(&r)),
+        error_kind,
+        waived_status: None,
+        waiver: None,
+        duration,
+    }
+}
+
+fn apply_waiver(run: &mut CheckRun, waivers: &[Waiver], today: Date) {
+    let Some(w) = waivers.iter().find(|w| w.check == run.check.id) else {
+        return;
+    };
+    // Validation guarantees the date parses; an unparsable one is treated as expired.
+    let live = Date::parse(&w.expires).is_ok_and(|expires| today <= expires);
+    if live {
+        run.waived_status = Some(run.status);
+        run.status = Status::Waived;
+        run.reason = Some(format!("waived until {}: {}", w.expires, w.reason));
+        run.waiver = Some(w.clone());
+    } else {
+        let note = format!("waiver expired on {}; ignored", w.expires);
+        run.reason = Some(match run.reason.take() {
+            Some(r) => format!("{r} ({note})"),
+            None => note,
+        });
+    }
+}

@@ -1,0 +1,23 @@
+//! `clawsecd`: the ClawSec security posture daemon, as a library.
+//!
+//! Data flows one way: the probe layer ([`probe`]) is the only code that reads the host;
+//! [`facts`] gathers what checks need through it; [`checks`] are pure functions from
+//! facts to outcomes; the [`engine`] runs them concurrently and [`scoring`] turns the
+//! outcomes into a score and tier; [`posture`] and [`report`] present the result.
+//! The binary in `main.rs` only parses arguments and calls [`cli::run`].
+//!
+//! Nothing in this crate prints, logs or stores a secret's value: secrets leave
+//! [`secrets`] only as fingerprints, and evidence text is scrubbed when built.
+
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod digest;
+pub mod engine;
+pub mod facts;
+pub mod jsonc;
+pub mod posture;
+pub mod probe;
+pub mod report;
+pub mod scoring;
+pub mod secrets;
