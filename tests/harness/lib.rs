@@ -1,1 +1,185 @@
+//! Test harness for ClawSec's end-to-end and check tests.
+//!
+//! - [`HostSpec`]: a host described in TOML (files, modes, symlinks, oversized files,
+//!   processes, sysctls), materialized as a real directory tree that `clawsecd` reads
+//!   through `--host-root`, `/proc` included.
+//! - [`bin`]: the path of a workspace binary built by `cargo test --workspace`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+
+/// A host tree, as written in a case file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// Host path (no leading `/`) → file content.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+    /// Host path → octal mode, e.g. "0644".
+    #[serde(default)]
+    pub modes: BTreeMap<String, String>,
+    /// Host path → link target (as written in the link).
+    #[serde(default)]
+    pub symlinks: BTreeMap<String, String>,
+    /// Host path → size in bytes of a file of filler.
+    #[serde(default)]
+    pub big_files: BTreeMap<String, u64>,
+    /// Empty directories to create.
+    #[serde(default)]
+    pub dirs: Vec<String>,
+    #[serde(default)]
+    pub processes: Vec<ProcSpec>,
+    /// `kernel.kptr_restrict` → "1", written under proc/sys.
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+}
+
+/// One process of a fixture `/proc`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcSpec {
+    pub pid: u32,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "default_uid")]
+    pub uid: u32,
+    #[serde(default)]
+    pub ppid: u32,
+    pub cmdline: Vec<String>,
+    #[serde(default)]
+    pub environ: Vec<String>,
+    #[serde(default)]
+    pub exe: Option<String>,
+    #[serde(default)]
+    pub no_new_privs: bool,
+    #[serde(default)]
+    pub seccomp: u8,
+    #[serde(default)]
+    pub cap_eff: Option<String>,
+}
+
+fn default_uid() -> u32 {
+    1000
+}
+
+impl HostSpec {
+    /// Writes the tree below `root`.
+    pub fn materialize(&self, root: &Path) {
+        for d in &self.dirs {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for (path, content) in &self.files {
+            write(root, path, content.as_bytes());
+        }
+        for (path, size) in &self.big_files {
+            write(root, path, &vec![b'#'; *size as usize]);
+        }
+        for (path, target) in &self.symlinks {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            symlink(target, &p).unwrap();
+        }
+        for (name, value) in &self.sysctls {
+            let rel = format!("proc/sys/{}", name.replace('.', "/"));
+            write(root, &rel, format!("{value}\n").as_bytes());
+        }
+        for p in &self.processes {
+            let dir = format!("proc/{}", p.pid);
+            let name = p.name.clone().unwrap_or_else(|| {
+                let argv0 = p.cmdline.first().map(String::as_str).unwrap_or("?");
+                argv0.rsplit('/').next().unwrap().chars().take(15).collect()
+            });
+            let status = format!(
+                "Name:\t{name}\nUmask:\t0022\nState:\tS (sleeping)\nPid:\t{pid}\nPPid:\t{ppid}\n\
+                 Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{uid}\t{uid}\t{uid}\t{uid}\n\
+                 CapEff:\t{cap}\nNoNewPrivs:\t{nnp}\nSeccomp:\t{sc}\n",
+                pid = p.pid,
+                ppid = p.ppid,
+                uid = p.uid,
+                cap = p.cap_eff.clone().unwrap_or_else(|| {
+                    if p.uid == 0 {
+                        "000001ffffffffff".into()
+                    } else {
+                        "0000000000000000".into()
+                    }
+                }),
+                nnp = u8::from(p.no_new_privs),
+                sc = p.seccomp,
+            );
+            write(root, &format!("{dir}/status"), status.as_bytes());
+            write(root, &format!("{dir}/cmdline"), &nul_join(&p.cmdline));
+            write(root, &format!("{dir}/environ"), &nul_join(&p.environ));
+            if let Some(exe) = &p.exe {
+                symlink(exe, root.join(&dir).join("exe")).unwrap();
+            }
+        }
+        for (path, mode) in &self.modes {
+            let mode = u32::from_str_radix(mode.trim_start_matches("0o"), 8)
+                .unwrap_or_else(|_| panic!("mode {mode:?} for {path} is not octal"));
+            std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode))
+                .unwrap_or_else(|e| panic!("chmod {path}: {e}"));
+        }
+    }
+}
+
+fn nul_join(parts: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend_from_slice(p.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
+fn write(root: &Path, rel: &str, bytes: &[u8]) {
+    let p = root.join(rel.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, bytes).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+}
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A binary of the workspace (`clawsecd`, `clawsecctl`), built beside the test executable.
+/// `cargo test --workspace` and `cargo nextest run --workspace` build it first.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap();
+    let dir = if dir.ends_with("deps") {
+        dir.parent().unwrap()
+    } else {
+        dir
+    };
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run the tests with `cargo test --workspace` (or nextest --workspace)",
+        path.display()
+    );
+    path
+}
+
+/// Runs a binary with arguments and a clean, predictable environment.
+pub fn run(name: &str, args: &[&str]) -> Output {
+    Command::new(bin(name))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// Output as UTF-8 text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -42,20 +42,39 @@ pub(super) const CHECKS: &[Check] = &[
     },
 ];
 
-static REVERSE_SHELL: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
-    [
-        ("shell redirected to /dev/tcp", r"/dev/(?:tcp|udp)/[^/\s]+/\d+"),
-        ("netcat executing a program", r"\b(?:nc|ncat|netcat)(?:\.\w+)?\s(?:.*\s)?-(?:e|c)\s*\S"),
-        ("netcat executing a program", r"\bncat\b.*--(?:exec|sh-exec)\b"),
-        ("interactive shell on a socket", r"\b(?:ba|z|da)?sh\s+-i\s*(?:>&|<&|\d>&)"),
-        ("socat executing a program", r"(?i)\bsocat\b.*\b(?:exec|system):"),
-        ("scripted socket shell", r"(?s)\b(?:python[23]?|perl|ruby|php)\b.*\b(?:socket|fsockopen|TCPSocket)\b.*\b(?:subprocess|pty\.spawn|exec|system|/bin/(?:ba)?sh)\b"),
-        ("fifo relay to netcat", r"\bmkfifo\b.*\|\s*(?:nc|ncat|netcat)\b"),
-    ]
-    .into_iter()
-    .filter_map(|(what, re)| Regex::new(re).ok().map(|r| (what, r)))
-    .collect()
-});
+pub(super) const REVERSE_SHELL_PATTERNS: &[(&str, &str)] = &[
+    (
+        "shell redirected to /dev/tcp",
+        r"/dev/(?:tcp|udp)/[^/\s]+/\d+",
+    ),
+    (
+        "netcat executing a program",
+        r"\b(?:nc|ncat|netcat)(?:\.\w+)?\s(?:.*\s)?-(?:e|c)\s*\S",
+    ),
+    (
+        "netcat executing a program",
+        r"\bncat\b.*--(?:exec|sh-exec)\b",
+    ),
+    (
+        "interactive shell on a socket",
+        r"\b(?:ba|z|da)?sh\s+-i\s*(?:>&|<&|\d>&)",
+    ),
+    (
+        "socat executing a program",
+        r"(?i)\bsocat\b.*\b(?:exec|system):",
+    ),
+    (
+        "scripted socket shell",
+        r"(?s)\b(?:python[23]?|perl|ruby|php)\b.*\b(?:socket|fsockopen|TCPSocket)\b.*\b(?:subprocess|pty\.spawn|exec|system|/bin/(?:ba)?sh)\b",
+    ),
+    (
+        "fifo relay to netcat",
+        r"\bmkfifo\b.*\|\s*(?:nc|ncat|netcat)\b",
+    ),
+];
+
+static REVERSE_SHELL: LazyLock<Vec<(&'static str, Regex)>> =
+    LazyLock::new(|| super::compile_patterns(REVERSE_SHELL_PATTERNS));
 
 fn no_reverse_shells(f: &Facts) -> Outcome {
     let procs = match processes_or_outcome(f) {

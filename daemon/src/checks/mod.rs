@@ -273,6 +273,18 @@ impl Outcome {
     }
 }
 
+/// Compiles a check's constant patterns. A pattern that does not compile is a bug caught
+/// by the `every_pattern_compiles` test; in a release build it is dropped rather than
+/// taking the daemon down.
+pub(crate) fn compile_patterns(
+    patterns: &'static [(&'static str, &'static str)],
+) -> Vec<(&'static str, regex::Regex)> {
+    patterns
+        .iter()
+        .filter_map(|(what, re)| regex::Regex::new(re).ok().map(|r| (*what, r)))
+        .collect()
+}
+
 /// The process list, or the outcome to return when there is none: a host root without
 /// `/proc` (a fixture of files only) has nothing to say about processes; any other
 /// failure to list processes is an error.
@@ -481,6 +493,16 @@ mod tests {
                 assert!(!text.trim().is_empty(), "{} has no {field}", c.id);
             }
             assert!(!c.reads.is_empty(), "{} declares no reads", c.id);
+        }
+    }
+
+    #[test]
+    fn every_pattern_compiles() {
+        for (what, re) in skills::PIPE_TO_SHELL_PATTERNS
+            .iter()
+            .chain(incident::REVERSE_SHELL_PATTERNS)
+        {
+            assert!(regex::Regex::new(re).is_ok(), "{what}: {re}");
         }
     }
 

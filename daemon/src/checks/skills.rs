@@ -51,29 +51,27 @@ pub(super) const CHECKS: &[Check] = &[
     },
 ];
 
-static PIPE_TO_SHELL: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
-    [
-        (
-            "download piped into a shell",
-            r"\b(?:curl|wget|fetch)\b[^|\n]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:ba|z|da|k)?sh\b",
-        ),
-        (
-            "decoded blob piped into a shell",
-            r"\bbase64\s+(?:-d|--decode|-D)\b[^|\n]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b",
-        ),
-        (
-            "download run by a shell",
-            r"(?:ba|z)?sh\s+-c\s+[\x22']?\$\((?:curl|wget)\b",
-        ),
-        (
-            "download piped into an interpreter",
-            r"\b(?:curl|wget)\b[^|\n]*\|\s*(?:python3?|perl|ruby|node)\b",
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(what, re)| Regex::new(re).ok().map(|r| (what, r)))
-    .collect()
-});
+pub(super) const PIPE_TO_SHELL_PATTERNS: &[(&str, &str)] = &[
+    (
+        "download piped into a shell",
+        r"\b(?:curl|wget|fetch)\b[^|\n]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:ba|z|da|k)?sh\b",
+    ),
+    (
+        "decoded blob piped into a shell",
+        r"\bbase64\s+(?:-d|--decode|-D)\b[^|\n]*\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b",
+    ),
+    (
+        "download run by a shell",
+        r"(?:ba|z)?sh\s+-c\s+[\x22']?\$\((?:curl|wget)\b",
+    ),
+    (
+        "download piped into an interpreter",
+        r"\b(?:curl|wget)\b[^|\n]*\|\s*(?:python3?|perl|ruby|node)\b",
+    ),
+];
+
+static PIPE_TO_SHELL: LazyLock<Vec<(&'static str, Regex)>> =
+    LazyLock::new(|| super::compile_patterns(PIPE_TO_SHELL_PATTERNS));
 
 /// Text files under every skill root, with their text. Binary files are skipped here
 /// (their own check judges them), unreadable ones become errors.
@@ -88,7 +86,9 @@ fn skill_texts(
             out.probe_error(e);
         }
         for (path, kind) in walk.files {
-            if kind != Kind::File {
+            // Symlinks are read through (inside the host root) because the agent reads
+            // them too; where they point is judged by its own check.
+            if kind != Kind::File && kind != Kind::Symlink {
                 continue;
             }
             match f.fs.read(&path) {

@@ -37,8 +37,13 @@ pub enum ProbeError {
     NotFound { path: String },
     #[error("{path}: permission denied")]
     PermissionDenied { path: String },
-    #[error("{path}: {size} bytes exceeds the {cap}-byte file cap")]
-    TooLarge { path: String, size: u64, cap: u64 },
+    /// `size` is the file's real size, or `None` where the kernel does not report one (/proc).
+    #[error("{path}: {} exceeds the {cap}-byte file cap", size.map_or("it".to_owned(), |s| format!("{s} bytes")))]
+    TooLarge {
+        path: String,
+        size: Option<u64>,
+        cap: u64,
+    },
     #[error("{path}: not a regular file ({kind})")]
     NotRegular { path: String, kind: &'static str },
     #[error("{path}: not read, the assessment's {cap}-byte read budget is spent")]
@@ -253,7 +258,7 @@ impl HostFs {
 
     /// Reads a whole regular file, refusing files over the size cap.
     pub fn read(&self, path: &Path) -> ProbeResult<Vec<u8>> {
-        let (data, truncated) = self.read_up_to(path, self.limits.max_file_bytes)?;
+        let (data, truncated, size) = self.read_up_to(path, self.limits.max_file_bytes)?;
         if truncated {
             self.note_cap(
                 path,
@@ -264,7 +269,7 @@ impl HostFs {
             );
             return Err(ProbeError::TooLarge {
                 path: path.display().to_string(),
-                size: data.len() as u64,
+                size: (size > self.limits.max_file_bytes).then_some(size),
                 cap: self.limits.max_file_bytes,
             });
         }
@@ -281,7 +286,7 @@ impl HostFs {
     /// a prefix (shell history, logs). The flag says whether the file was longer; the cap
     /// is then also recorded for the report.
     pub fn read_prefix(&self, path: &Path) -> ProbeResult<(Vec<u8>, bool)> {
-        let (data, truncated) = self.read_up_to(path, self.limits.max_file_bytes)?;
+        let (data, truncated, _) = self.read_up_to(path, self.limits.max_file_bytes)?;
         if truncated {
             self.note_cap(
                 path,
@@ -294,7 +299,8 @@ impl HostFs {
         Ok((data, truncated))
     }
 
-    fn read_up_to(&self, path: &Path, cap: u64) -> ProbeResult<(Vec<u8>, bool)> {
+    /// Reads at most `cap` bytes: (data, whether the file was longer, its st_size).
+    fn read_up_to(&self, path: &Path, cap: u64) -> ProbeResult<(Vec<u8>, bool, u64)> {
         // O_NONBLOCK so that opening a FIFO planted in a scanned tree cannot hang the probe;
         // anything but a regular file is then refused before a single byte is read.
         let fd = self.open_in_root(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK)?;
@@ -331,7 +337,7 @@ impl HostFs {
                 cap: budget,
             });
         }
-        Ok((data, truncated))
+        Ok((data, truncated, meta.size))
     }
 
     /// Lists a directory, sorted by name, at most `limits.max_dir_entries` entries.

@@ -1,0 +1,1 @@
+//! Placeholder until the binary tests land in this file.
