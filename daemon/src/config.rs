@@ -521,6 +521,45 @@ mod tests {
         );
     }
 
+    /// The shipped example documents every key with its default value.
+    #[test]
+    fn example_config_is_the_defaults() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../config/clawsecd.example.toml"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let parsed = parse(&text, path, CHECKS).unwrap();
+        assert_eq!(
+            parsed,
+            Config::default(),
+            "config/clawsecd.example.toml drifted from Config::default()"
+        );
+        // Every key the defaults serialize to is written out (uncommented) in the example.
+        let defaults: toml::Table =
+            toml::from_str(&toml::to_string(&Config::default()).unwrap()).unwrap();
+        let example: toml::Table = toml::from_str(&text).unwrap();
+        fn keys(t: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+            for (k, v) in t {
+                let key = format!("{prefix}{k}");
+                if let toml::Value::Table(inner) = v {
+                    keys(inner, &format!("{key}."), out);
+                } else {
+                    out.push(key);
+                }
+            }
+        }
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        keys(&defaults, "", &mut want);
+        keys(&example, "", &mut have);
+        want.sort();
+        have.sort();
+        assert_eq!(
+            want, have,
+            "keys missing from or extra in the example config"
+        );
+    }
+
     #[test]
     fn dev_paths_follow_xdg() {
         let mut c = Config::default();

@@ -23,7 +23,7 @@ pub struct PostureDoc {
     pub generated_at: String,
     pub trust_tier: Tier,
     pub overall_score: u32,
-    /// True when a failing or erroring critical check lowered the score to 49.
+    /// True when a failing or erroring critical check holds the score at 49 or below.
     pub score_capped: bool,
     pub critical_failures: Vec<String>,
     pub domains: BTreeMap<&'static str, DomainDoc>,

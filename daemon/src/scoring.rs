@@ -98,7 +98,7 @@ pub struct Score {
     pub domains: Vec<DomainScore>,
     /// Ids of critical checks that failed or errored.
     pub critical_failures: Vec<String>,
-    /// True when the critical cap lowered the overall score.
+    /// True when a failing or erroring critical check holds the score at 49 or below.
     pub capped: bool,
 }
 
@@ -154,8 +154,8 @@ pub fn score(runs: &[Scored<'_>], weights: &DomainWeights) -> Score {
         overall,
         tier: Tier::of(overall),
         domains,
+        capped: !critical_failures.is_empty(),
         critical_failures,
-        capped: overall < uncapped,
     }
 }
 

@@ -14,6 +14,8 @@ use std::process::{Command, Output};
 
 use serde::Deserialize;
 
+pub mod schema;
+
 /// A host tree, as written in a case file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -151,9 +153,17 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// A binary of the workspace (`clawsecd`, `clawsecctl`), built beside the test executable.
-/// `cargo test --workspace` and `cargo nextest run --workspace` build it first.
+/// The workspace's binaries, which end-to-end tests run.
+const BINARIES: &[&str] = &["clawsecd", "clawsecctl"];
+
+/// A binary of the workspace (`clawsecd`, `clawsecctl`), from the same target directory
+/// and profile as the test executable.
+///
+/// Cargo builds a package's binaries only for that package's own integration tests, so a
+/// test here could otherwise run a stale binary. When any source file is newer than any
+/// binary, the binaries are rebuilt first (once per test process).
 pub fn bin(name: &str) -> PathBuf {
+    static FRESH: std::sync::Once = std::sync::Once::new();
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap();
     let dir = if dir.ends_with("deps") {
@@ -161,13 +171,56 @@ pub fn bin(name: &str) -> PathBuf {
     } else {
         dir
     };
+    FRESH.call_once(|| {
+        if binaries_stale(dir) {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.current_dir(workspace())
+                .args(["build", "--quiet", "--bins"]);
+            for b in BINARIES {
+                cmd.args(["-p", b]);
+            }
+            if dir.ends_with("release") {
+                cmd.arg("--release");
+            }
+            let status = cmd
+                .status()
+                .expect("run cargo build for the binaries under test");
+            assert!(status.success(), "building the binaries under test failed");
+        }
+    });
     let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is not built; run the tests with `cargo test --workspace` (or nextest --workspace)",
-        path.display()
-    );
+    assert!(path.exists(), "{} was not built", path.display());
     path
+}
+
+/// True when a binary is missing or any source of the workspace is newer than one.
+fn binaries_stale(dir: &Path) -> bool {
+    let Some(oldest_bin) = BINARIES
+        .iter()
+        .map(|b| modified(&dir.join(b)))
+        .collect::<Option<Vec<_>>>()
+        .and_then(|t| t.into_iter().min())
+    else {
+        return true;
+    };
+    let mut newest_src = std::time::SystemTime::UNIX_EPOCH;
+    let mut stack: Vec<PathBuf> = ["proto", "daemon", "ctl", "Cargo.toml", "Cargo.lock"]
+        .iter()
+        .map(|d| workspace().join(d))
+        .collect();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if let Some(t) = modified(&p) {
+            newest_src = newest_src.max(t);
+        }
+    }
+    newest_src > oldest_bin
+}
+
+fn modified(p: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
 /// Runs a binary with arguments and a clean, predictable environment.
