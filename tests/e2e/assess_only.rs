@@ -466,7 +466,17 @@ fn unprivileged_run_without_config_reports_reduced_coverage_once() {
         Some(nix::unistd::Gid::from_raw(65534)),
     )
     .unwrap();
-    let out = Command::new(bin("clawsecd"))
+    // The checkout may sit under a directory other users cannot enter (/root), so run a
+    // copy of the binary from a world-readable place.
+    let exe_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        exe_dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let exe = exe_dir.path().join("clawsecd");
+    std::fs::copy(bin("clawsecd"), &exe).unwrap();
+    let out = Command::new(&exe)
         .args(["--assess-only", "--json"])
         .env_clear()
         .env("HOME", home.path())

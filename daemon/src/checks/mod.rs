@@ -10,6 +10,7 @@
 //! scanner as fingerprints.
 
 mod code;
+pub mod docs;
 mod incident;
 mod integrity;
 mod logs;
@@ -494,6 +495,21 @@ mod tests {
             }
             assert!(!c.reads.is_empty(), "{} declares no reads", c.id);
         }
+    }
+
+    /// `docs/checks.md` is generated from the catalogue and must not drift from it.
+    #[test]
+    fn catalog_docs() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/checks.md");
+        let want = docs::markdown(&catalog());
+        if std::env::var_os("CLAWSEC_BLESS").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/checks.md is out of date: run `CLAWSEC_BLESS=1 cargo test -p clawsecd catalog_docs`"
+        );
     }
 
     #[test]
