@@ -10,10 +10,9 @@ use clawsec_tests::{HostSpec, bin, run, schema, text, workspace};
 use serde_json::Value;
 
 fn fixture(name: &str) -> tempfile::TempDir {
-    let path = workspace().join(format!("tests/fixtures/hosts/{name}.toml"));
-    let spec: HostSpec = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    spec.materialize(dir.path());
+    let spec_dir = workspace().join(format!("tests/fixtures/hosts/{name}"));
+    clawsec_tests::materialize_host_dir(&spec_dir, dir.path());
     dir
 }
 
@@ -66,7 +65,12 @@ fn insecure_host_is_untrusted_with_failures_in_every_domain() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert_eq!(critical, ["INC-001", "SEC-001", "SKL-001"]);
+    for id in ["INC-001", "SEC-001", "SKL-001"] {
+        assert!(
+            critical.contains(&id),
+            "{id} should be a critical failure: {critical:?}"
+        );
+    }
     for (domain, d) in doc["domains"].as_object().unwrap() {
         assert!(
             d["counts"]["fail"].as_u64().unwrap() >= 1,
@@ -210,12 +214,13 @@ fn human_report_leads_with_tier_and_lists_worst_first() {
 
 #[test]
 fn no_secret_value_appears_in_any_output() {
-    let secrets: Vec<String> = ["insecure.toml"]
+    let secrets: Vec<String> = ["10-agents.toml"]
         .iter()
         .flat_map(|_| {
-            let raw =
-                std::fs::read_to_string(workspace().join("tests/fixtures/hosts/insecure.toml"))
-                    .unwrap();
+            let raw = std::fs::read_to_string(
+                workspace().join("tests/fixtures/hosts/insecure/10-agents.toml"),
+            )
+            .unwrap();
             // The planted values: the GitHub token in an MCP env and the Anthropic key in
             // the root agent's environment.
             raw.split(['"', '=', ' '])

@@ -130,6 +130,22 @@ impl HostSpec {
     }
 }
 
+/// Materializes every `*.toml` host spec in `dir` (in name order) into one root: a fixture
+/// host split into one file per domain.
+pub fn materialize_host_dir(dir: &Path, root: &Path) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for f in files {
+        let spec: HostSpec = toml::from_str(&std::fs::read_to_string(&f).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        spec.materialize(root);
+    }
+}
+
 fn nul_join(parts: &[String]) -> Vec<u8> {
     let mut out = Vec::new();
     for p in parts {
