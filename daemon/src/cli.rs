@@ -17,6 +17,9 @@ use crate::facts::{Facts, Scope};
 use crate::posture::{Context, PostureDoc};
 use crate::probe::{HostFs, ProbeError};
 use crate::report::{self, Style};
+use crate::store::{Store, StoreError};
+use clawsec_proto::attestation::HostIdentity;
+use clawsec_proto::attestation::keyfiles::{self, KeyFileError};
 
 /// ClawSec security posture daemon for machines that run AI agents.
 ///
@@ -53,6 +56,33 @@ pub struct Cli {
     /// Print the check catalogue without running anything.
     #[arg(long)]
     pub list_checks: bool,
+
+    /// State directory (keys, database) instead of the config's `state_dir`.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// With --assess-only: where to write the signed attestation.
+    #[arg(long, value_name = "FILE", default_value = "attestation.json")]
+    pub out: PathBuf,
+
+    /// With --assess-only: sign with this private key (PKCS#8 PEM, mode 0600) instead of
+    /// the state directory's `keys/attestation.key`.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// With --assess-only: the attestation's form.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: crate::attest::Format,
+
+    /// With --assess-only: bind the attestation to this freshness nonce (at least 16
+    /// random bytes, base64url), so a verifier given `--nonce` knows it was made for them.
+    #[arg(long, value_name = "NONCE", value_parser = parse_nonce)]
+    pub nonce: Option<String>,
+
+    /// Print the stored attestation chain (one JSON document per line) for
+    /// `clawsecctl verify --chain`, and exit.
+    #[arg(long)]
+    pub export_chain: bool,
 }
 
 const EXAMPLES: &str = "\
@@ -75,6 +105,12 @@ pub enum Error {
     HostRoot { path: PathBuf, source: ProbeError },
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot sign the attestation: {0}")]
+    Sign(String),
     #[error(
         "the long-running daemon is not built yet; run `clawsecd --assess-only` for a one-shot assessment"
     )]
@@ -102,6 +138,9 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
     if cli.check_config {
         println!("{}: ok", loaded.source);
         return Ok(());
+    }
+    if cli.export_chain {
+        return export_chain(cli, &loaded);
     }
     if cli.assess_only {
         return assess_only(cli, loaded, &catalog);
@@ -141,6 +180,7 @@ fn list_checks(catalog: &[&'static Check], json: bool) -> Result<(), Error> {
 /// Everything an assessment needs, resolved from config and flags.
 #[derive(Debug)]
 pub struct Setup {
+    pub host: HostIdentity,
     pub facts: Arc<Facts>,
     pub context: Context,
 }
@@ -183,6 +223,7 @@ pub fn setup(
     } else {
         loaded.config.agent_id.clone()
     };
+    let host = host_identity(&fs, &hostname);
     let context = Context {
         agent_id,
         hostname,
@@ -192,9 +233,30 @@ pub fn setup(
     };
     let facts = Facts::new(fs, scope, loaded.config.discovery.clone());
     Ok(Setup {
+        host,
         facts: Arc::new(facts),
         context,
     })
+}
+
+/// The host's identity for attestations: its hostname, a digest of its machine id (the
+/// id itself is not disclosed) and the current boot id.
+fn host_identity(fs: &HostFs, hostname: &str) -> HostIdentity {
+    let read = |p: &str| {
+        fs.read_text(Path::new(p))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let machine_id = read("/etc/machine-id");
+    HostIdentity {
+        hostname: hostname.to_owned(),
+        machine_id_sha256: if machine_id.is_empty() {
+            String::new()
+        } else {
+            crate::digest::sha256_hex(machine_id.as_bytes())
+        },
+        boot_id: read("/proc/sys/kernel/random/boot_id"),
+    }
 }
 
 fn hostname(fs: &HostFs) -> String {
@@ -214,7 +276,7 @@ pub fn assess(
     loaded: &Loaded,
     host_root: Option<&Path>,
     catalog: &[&'static Check],
-) -> Result<(PostureDoc, Duration), Error> {
+) -> Result<(PostureDoc, Duration, HostIdentity), Error> {
     let setup = setup(loaded, host_root, catalog)?;
     let plan = Plan {
         checks: catalog,
@@ -227,11 +289,82 @@ pub fn assess(
     Ok((
         PostureDoc::build(&assessment, &setup.context),
         assessment.duration,
+        setup.host,
     ))
 }
 
+/// A nonce is at least 16 bytes of randomness, base64url-encoded (padding optional).
+pub fn parse_nonce(s: &str) -> Result<String, String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .map_err(|e| format!("not base64url: {e}"))?;
+    if bytes.len() < 16 {
+        return Err(format!(
+            "{} bytes; a nonce needs at least 16 random bytes",
+            bytes.len()
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+fn state_dir(cli: &Cli, loaded: &Loaded) -> PathBuf {
+    cli.state_dir
+        .clone()
+        .unwrap_or_else(|| loaded.config.state_dir.clone())
+}
+
 fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<(), Error> {
-    let (doc, took) = assess(&loaded, cli.host_root.as_deref(), catalog)?;
+    let (doc, took, host) = assess(&loaded, cli.host_root.as_deref(), catalog)?;
+    let state_dir = state_dir(cli, &loaded);
+    keyfiles::create_private_dir(&state_dir)?;
+    let keys_dir = crate::attest::keys_dir(&state_dir);
+    let signer = match &cli.key {
+        Some(path) => crate::attest::Signer::new(keyfiles::load_signing_key(path)?),
+        None => crate::attest::Signer::from_state_dir(&keys_dir)?,
+    };
+    // Every key this state directory ever used, so the chain's tail can be checked
+    // whichever key signed it.
+    let mut keys = keyfiles::load_public_keys(&keys_dir)?;
+    if !keys.contains(signer.public()) {
+        keys.push(signer.public().clone());
+    }
+    let mut store = Store::open(&state_dir)?;
+    let posture_json = serde_json::to_string(&doc).unwrap_or_default();
+    store.record_assessment(
+        &doc.generated_at,
+        doc.trust_tier.id(),
+        doc.overall_score,
+        &posture_json,
+    )?;
+    let validity = Duration::from_secs(loaded.config.attestation.validity_secs);
+    let attestation = store.append(&keys, |link| {
+        signer.sign(crate::attest::unsigned(
+            &doc,
+            &host,
+            link,
+            SystemTime::now(),
+            validity,
+            cli.nonce.clone(),
+        ))
+    })?;
+    let rendered = signer
+        .render(&attestation, cli.format)
+        .map_err(Error::Sign)?;
+    keyfiles::write_atomic(&cli.out, rendered.as_bytes(), 0o644)?;
+    let summary = format!(
+        "attestation seq {} ({}) written to {}, signed by key {}, expires {}",
+        attestation.seq,
+        match cli.format {
+            crate::attest::Format::Json => "json",
+            crate::attest::Format::Jws => "jws",
+            crate::attest::Format::Dsse => "dsse",
+        },
+        cli.out.display(),
+        attestation.key_id,
+        attestation.expires_at
+    );
+
     let mut out = std::io::stdout().lock();
     if cli.json {
         writeln!(
@@ -239,11 +372,25 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
             "{}",
             serde_json::to_string_pretty(&doc).unwrap_or_default()
         )?;
+        eprintln!("{summary}");
     } else {
         let style = Style {
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         };
         write!(out, "{}", report::render(&doc, took, style))?;
+        if let Some(epoch) = &attestation.epoch_start {
+            writeln!(out, "\nnote: new attestation epoch: {}", epoch.reason)?;
+        }
+        writeln!(out, "\n{summary}")?;
+    }
+    Ok(())
+}
+
+fn export_chain(cli: &Cli, loaded: &Loaded) -> Result<(), Error> {
+    let store = Store::open(&state_dir(cli, loaded))?;
+    let mut out = std::io::stdout().lock();
+    for doc in store.chain()? {
+        writeln!(out, "{doc}")?;
     }
     Ok(())
 }

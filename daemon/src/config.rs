@@ -29,6 +29,7 @@ pub struct Config {
     /// The gRPC Unix socket.
     pub socket: PathBuf,
     pub limits: Limits,
+    pub attestation: AttestationConfig,
     pub discovery: Discovery,
     pub scoring: Scoring,
     pub waivers: Vec<Waiver>,
@@ -50,6 +51,20 @@ pub struct Limits {
     pub max_processes: u32,
     /// How long one check may run before it is reported as an error, in milliseconds.
     pub check_timeout_ms: u64,
+}
+
+/// How attestations are signed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttestationConfig {
+    /// How long an attestation is valid after it is signed, in seconds.
+    pub validity_secs: u64,
+}
+
+impl Default for AttestationConfig {
+    fn default() -> Self {
+        AttestationConfig { validity_secs: 900 }
+    }
 }
 
 /// Where to look for agents beyond what is found on its own.
@@ -104,6 +119,7 @@ impl Default for Config {
             state_dir: PathBuf::from("/var/lib/clawsec"),
             socket: PathBuf::from("/run/clawsec/clawsecd.sock"),
             limits: Limits::default(),
+            attestation: AttestationConfig::default(),
             discovery: Discovery::default(),
             scoring: Scoring::default(),
             waivers: Vec::new(),
@@ -204,10 +220,17 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// `sha256:<hex>` of the effective configuration, so two postures can be compared.
+    /// `sha256:<hex>` of the settings that shape an assessment (what is inspected, the
+    /// caps, the scoring, the waivers), so two postures can be compared. Where state is
+    /// kept, the socket and attestation validity do not change a posture and are left out.
     pub fn digest(&self) -> String {
-        let canonical = serde_json::to_vec(&self.config).unwrap_or_default();
-        crate::digest::sha256_prefixed(&canonical)
+        let mut view = serde_json::to_value(&self.config).unwrap_or_default();
+        if let Some(obj) = view.as_object_mut() {
+            for key in ["state_dir", "socket", "attestation"] {
+                obj.remove(key);
+            }
+        }
+        crate::digest::sha256_prefixed(&serde_json::to_vec(&view).unwrap_or_default())
     }
 }
 
@@ -305,6 +328,7 @@ impl Config {
             ("limits.max_total_bytes", l.max_total_bytes),
             ("limits.max_processes", u64::from(l.max_processes)),
             ("limits.check_timeout_ms", l.check_timeout_ms),
+            ("attestation.validity_secs", self.attestation.validity_secs),
         ] {
             if value == 0 {
                 return bad(key, "must be greater than 0".into());

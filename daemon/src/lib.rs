@@ -9,6 +9,7 @@
 //! Nothing in this crate prints, logs or stores a secret's value: secrets leave
 //! [`secrets`] only as fingerprints, and evidence text is scrubbed when built.
 
+pub mod attest;
 pub mod checks;
 pub mod cli;
 pub mod config;
@@ -21,3 +22,4 @@ pub mod probe;
 pub mod report;
 pub mod scoring;
 pub mod secrets;
+pub mod store;

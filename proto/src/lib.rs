@@ -1,6 +1,8 @@
 //! The ClawSec contract: what users and other programs depend on.
 //!
 //! - [`pb`]: the `clawsec.v1` gRPC API, generated from `clawsec/v1/clawsec.proto`.
+//! - [`attestation`]: the signed attestation document, RFC 8785 canonical JSON, keys
+//!   and verification (JSON, JWS, DSSE, chains).
 //! - [`time`]: the contract's timestamp and date formats.
 //!
 //! This crate must stay small enough that any Rust program can depend on it to talk to
@@ -21,4 +23,5 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/clawsec_descriptor.bin"));
 }
 
+pub mod attestation;
 pub mod time;

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clawsec_tests::{HostSpec, bin, run, schema, text, workspace};
@@ -16,9 +16,27 @@ fn fixture(name: &str) -> tempfile::TempDir {
     dir
 }
 
-/// An empty config file, so runs never depend on /etc/clawsec or on being root.
-fn empty_config() -> tempfile::NamedTempFile {
-    tempfile::NamedTempFile::new().unwrap()
+/// A config file whose only setting is a private state directory, so runs never depend
+/// on /etc/clawsec, never touch /var/lib/clawsec, and need no root.
+struct TestConfig {
+    dir: tempfile::TempDir,
+}
+
+impl TestConfig {
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("clawsecd.toml")
+    }
+}
+
+fn empty_config() -> TestConfig {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::write(
+        dir.path().join("clawsecd.toml"),
+        format!("state_dir = {:?}\n", state.display().to_string()),
+    )
+    .unwrap();
+    TestConfig { dir }
 }
 
 fn assess_json(root: &Path) -> Value {
@@ -266,7 +284,8 @@ fn no_secret_value_appears_in_any_output() {
 
     let cfg = empty_config();
     let root = host.path().to_str().unwrap();
-    let c = cfg.path().to_str().unwrap();
+    let cfg_path = cfg.path();
+    let c = cfg_path.to_str().unwrap();
     let mut all = String::new();
     for args in [
         vec!["--assess-only", "--config", c, "--host-root", root],
@@ -485,6 +504,7 @@ fn unprivileged_run_without_config_reports_reduced_coverage_once() {
         .args(["--assess-only", "--json"])
         .env_clear()
         .env("HOME", home.path())
+        .current_dir(home.path())
         .env("PATH", "/usr/bin:/bin")
         .uid(65534)
         .gid(65534)

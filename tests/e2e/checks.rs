@@ -73,7 +73,7 @@ fn run_case(path: &Path) -> Result<(), String> {
         text: case.config.clone(),
         dev_mode: false,
     };
-    let (doc, _) =
+    let (doc, _, _) =
         clawsecd::cli::assess(&loaded, Some(root.path()), &[*check]).map_err(|e| e.to_string())?;
     let result = &doc.checks[0];
     let json = serde_json::to_string(result).unwrap();

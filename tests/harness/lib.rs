@@ -239,10 +239,14 @@ fn modified(p: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
-/// Runs a binary with arguments and a clean, predictable environment.
+/// Runs a binary with arguments and a clean, predictable environment, in a scratch
+/// working directory (so a default output such as `./attestation.json` lands there).
 pub fn run(name: &str, args: &[&str]) -> Output {
+    static SCRATCH: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let cwd = SCRATCH.get_or_init(|| tempfile::tempdir().unwrap());
     Command::new(bin(name))
         .args(args)
+        .current_dir(cwd.path())
         .env("NO_COLOR", "1")
         .output()
         .unwrap()

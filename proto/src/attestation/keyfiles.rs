@@ -1,0 +1,296 @@
+//! Key files: `attestation.key` (PKCS#8 PEM, mode 0600), `attestation.pub` (SPKI PEM),
+//! `attestation.jwk` (public JWK with `kid`), and after rotations `attestation.jwks`
+//! (every public key ever used, so history still verifies) with the retired keys under
+//! `retired/`.
+//!
+//! A private key that group or others can read is refused, as are keys on other curves
+//! and files that are not keys; every error names the file.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use serde_json::json;
+
+use super::keys::{P256_OID, PublicKey, parse_public_keys};
+
+pub const PRIVATE_FILE: &str = "attestation.key";
+pub const PUBLIC_FILE: &str = "attestation.pub";
+pub const JWK_FILE: &str = "attestation.jwk";
+pub const JWKS_FILE: &str = "attestation.jwks";
+pub const RETIRED_DIR: &str = "retired";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: private key is readable by group or others (mode {mode:04o}); run `chmod 600 {path}`"
+    )]
+    Permissions { path: PathBuf, mode: u32 },
+    #[error("{path}: not a P-256 key ({detail})")]
+    WrongCurve { path: PathBuf, detail: String },
+    #[error("{path}: not a PKCS#8 PEM private key: {detail}")]
+    Malformed { path: PathBuf, detail: String },
+    #[error("{path}: already exists; pass --force to replace it")]
+    Exists { path: PathBuf },
+    #[error("{path}: {detail}")]
+    PublicKey { path: PathBuf, detail: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
+    move |source| KeyFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A fresh key from the operating system's CSPRNG.
+pub fn generate() -> SigningKey {
+    SigningKey::random(&mut rand_core::OsRng)
+}
+
+/// Loads a private key, refusing one that group or others can read, a symlink, a key on
+/// another curve, or anything that is not a PKCS#8 PEM key.
+pub fn load_signing_key(path: &Path) -> Result<SigningKey, KeyFileError> {
+    let meta = fs::symlink_metadata(path).map_err(io(path))?;
+    if meta.file_type().is_symlink() {
+        return Err(KeyFileError::Malformed {
+            path: path.into(),
+            detail: "is a symlink; refusing to follow it".into(),
+        });
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyFileError::Permissions {
+            path: path.into(),
+            mode,
+        });
+    }
+    let pem = fs::read_to_string(path).map_err(io(path))?;
+    SigningKey::from_pkcs8_pem(pem.trim()).map_err(|e| match pkcs8_curve(&pem) {
+        Some(oid) if oid != P256_OID => KeyFileError::WrongCurve {
+            path: path.into(),
+            detail: format!("curve OID {oid}"),
+        },
+        _ => KeyFileError::Malformed {
+            path: path.into(),
+            detail: e.to_string(),
+        },
+    })
+}
+
+/// The named curve of a PKCS#8 EC private key, for a clear message.
+fn pkcs8_curve(pem: &str) -> Option<String> {
+    use p256::pkcs8::der::Decode;
+    let (_, der) = p256::pkcs8::der::pem::decode_vec(pem.trim().as_bytes()).ok()?;
+    let info = p256::pkcs8::PrivateKeyInfo::from_der(&der).ok()?;
+    info.algorithm.parameters_oid().ok().map(|o| o.to_string())
+}
+
+/// Loads every public key in a key directory: the current one and all retired ones.
+pub fn load_public_keys(dir: &Path) -> Result<Vec<PublicKey>, KeyFileError> {
+    let mut keys = Vec::new();
+    for name in [JWKS_FILE, JWK_FILE] {
+        let path = dir.join(name);
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                for k in parse_public_keys(&text).map_err(|e| KeyFileError::PublicKey {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                })? {
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&path)(e)),
+        }
+    }
+    Ok(keys)
+}
+
+/// Writes a new key set into `dir`: private key 0600, public PEM and JWK 0644, and the
+/// JWKS of every key (the new one first). Refuses to replace a key unless `force`.
+pub fn write_new(dir: &Path, key: &SigningKey, force: bool) -> Result<PublicKey, KeyFileError> {
+    create_private_dir(dir)?;
+    let private = dir.join(PRIVATE_FILE);
+    if !force && private.exists() {
+        return Err(KeyFileError::Exists { path: private });
+    }
+    let public = PublicKey::new(*key.verifying_key());
+    let pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| KeyFileError::Malformed {
+            path: private.clone(),
+            detail: e.to_string(),
+        })?;
+    write_atomic(&private, pem.as_bytes(), 0o600)?;
+    write_atomic(&dir.join(PUBLIC_FILE), public.to_pem().as_bytes(), 0o644)?;
+    let jwk = serde_json::to_string_pretty(&public.to_jwk()).unwrap_or_default() + "\n";
+    write_atomic(&dir.join(JWK_FILE), jwk.as_bytes(), 0o644)?;
+    let mut all = vec![public.clone()];
+    for k in load_retired(dir)? {
+        if !all.contains(&k) {
+            all.push(k);
+        }
+    }
+    let jwks = json!({ "keys": all.iter().map(PublicKey::to_jwk).collect::<Vec<_>>() });
+    write_atomic(
+        &dir.join(JWKS_FILE),
+        (serde_json::to_string_pretty(&jwks).unwrap_or_default() + "\n").as_bytes(),
+        0o644,
+    )?;
+    Ok(public)
+}
+
+/// Replaces the key in `dir` with a fresh one, keeping the old public key under
+/// `retired/<kid>.jwk` and in `attestation.jwks`. Returns (old, new).
+pub fn rotate(dir: &Path) -> Result<(PublicKey, PublicKey), KeyFileError> {
+    let old_key = load_signing_key(&dir.join(PRIVATE_FILE))?;
+    let old = PublicKey::new(*old_key.verifying_key());
+    let retired = dir.join(RETIRED_DIR);
+    create_private_dir(&retired)?;
+    let jwk = serde_json::to_string_pretty(&old.to_jwk()).unwrap_or_default() + "\n";
+    write_atomic(
+        &retired.join(format!("{}.jwk", old.kid())),
+        jwk.as_bytes(),
+        0o644,
+    )?;
+    let new = write_new(dir, &generate(), true)?;
+    Ok((old, new))
+}
+
+fn load_retired(dir: &Path) -> Result<Vec<PublicKey>, KeyFileError> {
+    let retired = dir.join(RETIRED_DIR);
+    let entries = match fs::read_dir(&retired) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&retired)(e)),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jwk"))
+        .collect();
+    paths.sort();
+    let mut keys = Vec::new();
+    for p in paths {
+        let text = fs::read_to_string(&p).map_err(io(&p))?;
+        keys.extend(
+            parse_public_keys(&text).map_err(|e| KeyFileError::PublicKey {
+                path: p.clone(),
+                detail: e.to_string(),
+            })?,
+        );
+    }
+    Ok(keys)
+}
+
+/// Creates a directory (and parents) with mode 0700 for new levels.
+pub fn create_private_dir(dir: &Path) -> Result<(), KeyFileError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))
+}
+
+/// Writes a file so that a crash leaves either the old or the new content, never a mix:
+/// a temporary file in the same directory, fsync, rename, fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileError> {
+    // A bare file name has the empty path as parent; that means the current directory.
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generate_load_and_refuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = generate();
+        let public = write_new(dir.path(), &key, false).unwrap();
+        let private = dir.path().join(PRIVATE_FILE);
+        assert_eq!(fs::metadata(&private).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(load_signing_key(&private).unwrap(), key);
+        assert_eq!(load_public_keys(dir.path()).unwrap(), vec![public.clone()]);
+        assert!(matches!(
+            write_new(dir.path(), &generate(), false),
+            Err(KeyFileError::Exists { .. })
+        ));
+
+        fs::set_permissions(&private, fs::Permissions::from_mode(0o640)).unwrap();
+        let e = load_signing_key(&private).unwrap_err().to_string();
+        assert!(e.contains("readable by group or others (mode 0640)"), "{e}");
+
+        let bad = dir.path().join("bad.key");
+        write_atomic(
+            &bad,
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            0o600,
+        )
+        .unwrap();
+        assert!(matches!(
+            load_signing_key(&bad),
+            Err(KeyFileError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn atomic_write_to_a_bare_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = std::env::current_dir().unwrap();
+        std::env::set_current_dir(dir.path()).unwrap();
+        let result = write_atomic(Path::new("out.json"), b"{}", 0o644);
+        std::env::set_current_dir(here).unwrap();
+        result.unwrap();
+        assert_eq!(fs::read(dir.path().join("out.json")).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn rotation_keeps_old_public_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = write_new(dir.path(), &generate(), false).unwrap();
+        let (old, new) = rotate(dir.path()).unwrap();
+        assert_eq!(old, first);
+        assert_ne!(old, new);
+        let (_, newer) = rotate(dir.path()).unwrap();
+        let keys = load_public_keys(dir.path()).unwrap();
+        assert_eq!(keys[0], newer);
+        assert!(keys.contains(&first) && keys.contains(&new));
+        assert_eq!(keys.len(), 3);
+    }
+}

@@ -1,0 +1,762 @@
+//! End-to-end tests of signed attestations: what `clawsecd --assess-only` signs is
+//! verified by tools nobody here wrote (Python `cryptography`, `openssl`, `joserfc`), by
+//! `clawsecctl verify`, and survives tampering, broken chains and `kill -9`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use clawsec_tests::{bin, materialize_host_dir, run, text, workspace};
+use serde_json::Value;
+
+/// A fixture host, a config, a state directory and an output directory for one test.
+struct Env {
+    host: tempfile::TempDir,
+    state: tempfile::TempDir,
+    out: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Env {
+    fn new(config: &str) -> Env {
+        let host = tempfile::tempdir().unwrap();
+        materialize_host_dir(
+            &workspace().join("tests/fixtures/hosts/hardened"),
+            host.path(),
+        );
+        let out = tempfile::tempdir().unwrap();
+        let config_path = out.path().join("clawsecd.toml");
+        std::fs::write(&config_path, config).unwrap();
+        Env {
+            host,
+            state: tempfile::tempdir().unwrap(),
+            out,
+            config: config_path,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.out.path().join(name)
+    }
+
+    fn keys(&self, name: &str) -> PathBuf {
+        self.state.path().join("keys").join(name)
+    }
+
+    fn assess_args(&self, out: &Path) -> Vec<String> {
+        [
+            "--assess-only",
+            "--json",
+            "--config",
+            self.config.to_str().unwrap(),
+            "--host-root",
+            self.host.path().to_str().unwrap(),
+            "--state-dir",
+            self.state.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    }
+
+    /// Runs one assessment writing `name`; extra arguments are appended.
+    fn assess(&self, name: &str, extra: &[&str]) -> Output {
+        let mut args = self.assess_args(&self.path(name));
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("clawsecd", &refs)
+    }
+
+    fn assess_ok(&self, name: &str, extra: &[&str]) -> PathBuf {
+        let out = self.assess(name, extra);
+        assert!(
+            out.status.success(),
+            "clawsecd failed: {}",
+            text(&out.stderr)
+        );
+        self.path(name)
+    }
+
+    fn verify(&self, args: &[&str]) -> (i32, String) {
+        let out = run("clawsecctl", &[&["verify"], args].concat());
+        (
+            out.status.code().unwrap_or(-1),
+            text(&out.stdout) + &text(&out.stderr),
+        )
+    }
+
+    fn export_chain(&self) -> PathBuf {
+        let out = run(
+            "clawsecd",
+            &[
+                "--export-chain",
+                "--config",
+                self.config.to_str().unwrap(),
+                "--state-dir",
+                self.state.path().to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let p = self.path("chain.jsonl");
+        std::fs::write(&p, &out.stdout).unwrap();
+        p
+    }
+}
+
+fn python(script: &str, args: &[&Path]) -> Output {
+    let out = Command::new("python3")
+        .arg(workspace().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .expect("python3 is needed for the interoperability tests");
+    let err = text(&out.stderr);
+    assert!(
+        !err.contains("ModuleNotFoundError"),
+        "missing Python module ({err}); run `pip install cryptography joserfc` (.ci/run does)"
+    );
+    out
+}
+
+#[test]
+fn python_cryptography_and_openssl_verify_what_clawsecd_signs() {
+    let env = Env::new("");
+    let doc = env.assess_ok("attestation.json", &[]);
+    let out = python(
+        "verify_attestation.py",
+        &[
+            &doc,
+            &env.keys("attestation.pub"),
+            &env.keys("attestation.jwk"),
+            env.out.path(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).starts_with("python-cryptography: VALID seq=1 tier=HIGH"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // openssl, over the canonical bytes Python produced (not ClawSec's own canonicalizer).
+    let openssl = Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(env.keys("attestation.pub"))
+        .arg("-signature")
+        .arg(env.path("sig.der"))
+        .arg(env.path("canonical.bin"))
+        .output()
+        .expect("openssl is needed for this test");
+    assert_eq!(
+        text(&openssl.stdout).trim(),
+        "Verified OK",
+        "{}",
+        text(&openssl.stderr)
+    );
+
+    // And any change to the canonical bytes makes openssl refuse.
+    let mut bytes = std::fs::read(env.path("canonical.bin")).unwrap();
+    let i = bytes.windows(4).position(|w| w == b"HIGH").unwrap();
+    bytes[i..i + 4].copy_from_slice(b"HIGi");
+    std::fs::write(env.path("canonical.bin"), bytes).unwrap();
+    let openssl = Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(env.keys("attestation.pub"))
+        .args(["-signature"])
+        .arg(env.path("sig.der"))
+        .arg(env.path("canonical.bin"))
+        .output()
+        .unwrap();
+    assert!(!openssl.status.success());
+}
+
+#[test]
+fn a_jws_from_an_independent_jose_library_verifies_and_breaks_on_any_change() {
+    let env = Env::new("");
+    let doc_path = env.assess_ok("attestation.json", &[]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&doc_path).unwrap()).unwrap();
+    let jws = env.path("independent.jws");
+    let out = python(
+        "sign_jws.py",
+        &[
+            &env.keys("attestation.key"),
+            &doc_path,
+            Path::new(doc["key_id"].as_str().unwrap()),
+            &jws,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (code, msg) = env.verify(&[
+        "--file",
+        jws.to_str().unwrap(),
+        "--key",
+        env.keys("attestation.jwk").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{msg}");
+    assert!(msg.contains("ES256 signature is valid"), "{msg}");
+
+    // Flip one character in each part in turn: every change is refused.
+    let token = std::fs::read_to_string(&jws).unwrap();
+    let parts: Vec<&str> = token.trim().split('.').collect();
+    for part in 0..3 {
+        let mut changed: Vec<String> = parts.iter().map(|s| (*s).to_owned()).collect();
+        let mid = changed[part].len() / 2;
+        let c = changed[part].as_bytes()[mid];
+        let replacement = if c == b'A' { 'B' } else { 'A' };
+        changed[part].replace_range(mid..=mid, &replacement.to_string());
+        std::fs::write(&jws, changed.join(".")).unwrap();
+        let (code, msg) = env.verify(&[
+            "--file",
+            jws.to_str().unwrap(),
+            "--key",
+            env.keys("attestation.jwk").to_str().unwrap(),
+        ]);
+        assert_ne!(code, 0, "changed part {part} still verified: {msg}");
+    }
+}
+
+#[test]
+fn jws_and_dsse_exports_verify_with_clawsecctl_and_python() {
+    let env = Env::new("");
+    let key = env.keys("attestation.jwk");
+    for format in ["json", "jws", "dsse"] {
+        let file = env.assess_ok(&format!("a.{format}"), &["--format", format]);
+        let (code, msg) = env.verify(&[
+            "--file",
+            file.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{format}: {msg}");
+    }
+    let out = python(
+        "verify_dsse.py",
+        &[&env.path("a.dsse"), &env.keys("attestation.pub")],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout)
+            .contains("predicateType=https://clawsec.dev/attestation/posture/v1 seq=3")
+    );
+}
+
+#[test]
+fn tampering_is_caught_with_the_right_reason() {
+    let env = Env::new("");
+    let nonce = "q83vEjRWeJCrze8SNFZ4kA";
+    let first = env.assess_ok("first.json", &[]);
+    let doc_path = env.assess_ok("attestation.json", &["--nonce", nonce]);
+    let key = env.keys("attestation.jwk");
+    let original = std::fs::read_to_string(&doc_path).unwrap();
+    let doc: Value = serde_json::from_str(&original).unwrap();
+    let other: Value = serde_json::from_str(&std::fs::read_to_string(&first).unwrap()).unwrap();
+    let wrong_key = env.path("wrong");
+    let wrong_pub = wrong_key.join("attestation.pub");
+    assert!(
+        run(
+            "clawsecctl",
+            &["keys", "generate", "--out", wrong_key.to_str().unwrap()]
+        )
+        .status
+        .success()
+    );
+
+    let (code, msg) = env.verify(&[
+        "--file",
+        doc_path.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--nonce",
+        nonce,
+        "--min-tier",
+        "high",
+        "--max-age",
+        "1h",
+    ]);
+    assert_eq!(code, 0, "{msg}");
+
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut v = doc.clone();
+        f(&mut v);
+        serde_json::to_string_pretty(&v).unwrap()
+    };
+    let cases: Vec<(&str, String, Vec<&str>, i32, &str)> = vec![
+        (
+            "score changed",
+            edit(&|v| v["posture"]["overall_score"] = 12.into()),
+            vec![],
+            1,
+            "signature does not verify",
+        ),
+        (
+            "tier changed",
+            edit(&|v| v["posture"]["trust_tier"] = "LOW".into()),
+            vec![],
+            1,
+            "signature does not verify",
+        ),
+        (
+            "seq changed",
+            edit(&|v| v["seq"] = 99.into()),
+            vec![],
+            1,
+            "signature does not verify",
+        ),
+        (
+            "field added",
+            edit(&|v| v["extra"] = true.into()),
+            vec![],
+            1,
+            "signature does not verify",
+        ),
+        (
+            "signature swapped",
+            edit(&|v| v["signature"] = other["signature"].clone()),
+            vec![],
+            1,
+            "signature does not verify",
+        ),
+        (
+            "signature garbage",
+            edit(&|v| v["signature"] = "bm90IGEgc2lnbmF0dXJl".into()),
+            vec![],
+            1,
+            "not base64 of a DER ECDSA signature",
+        ),
+        (
+            "wrong key",
+            original.clone(),
+            vec!["--key", wrong_pub.to_str().unwrap()],
+            1,
+            "is not the given key",
+        ),
+        (
+            "wrong nonce",
+            original.clone(),
+            vec!["--nonce", "AAAAAAAAAAAAAAAAAAAAAA"],
+            1,
+            "nonce does not match",
+        ),
+        (
+            "nonce required",
+            std::fs::read_to_string(&first).unwrap(),
+            vec!["--nonce", nonce],
+            1,
+            "no nonce",
+        ),
+        (
+            "tier too low",
+            edit(&|v| v["posture"]["trust_tier"] = "LOW".into()),
+            vec!["--min-tier", "MEDIUM"],
+            1,
+            "below the minimum MEDIUM",
+        ),
+        (
+            "truncated",
+            original[..original.len() / 2].to_owned(),
+            vec![],
+            2,
+            "not a JSON document",
+        ),
+        (
+            "not JSON",
+            "hello, verifier".into(),
+            vec![],
+            2,
+            "not a JSON document",
+        ),
+        ("empty", String::new(), vec![], 2, "empty"),
+        (
+            "duplicate member",
+            original.replacen("\"seq\"", "\"seq\": 1, \"seq\"", 1),
+            vec![],
+            2,
+            "duplicate member",
+        ),
+        (
+            "not an attestation",
+            "{\"hello\": 1}".into(),
+            vec![],
+            2,
+            "not an attestation",
+        ),
+    ];
+    for (name, content, extra, want_code, want_reason) in cases {
+        let f = env.path("case.json");
+        std::fs::write(&f, content).unwrap();
+        let mut args = vec!["--file", f.to_str().unwrap()];
+        if !extra.contains(&"--key") {
+            args.extend(["--key", key.to_str().unwrap()]);
+        }
+        args.extend(extra.iter().copied());
+        let (code, msg) = env.verify(&args);
+        assert_eq!(code, want_code, "{name}: {msg}");
+        assert!(
+            msg.contains(want_reason),
+            "{name}: expected {want_reason:?} in {msg}"
+        );
+    }
+}
+
+#[test]
+fn expired_attestations_are_refused() {
+    let env = Env::new("[attestation]\nvalidity_secs = 1\n");
+    let doc = env.assess_ok("attestation.json", &[]);
+    std::thread::sleep(Duration::from_millis(2100));
+    let (code, msg) = env.verify(&[
+        "--file",
+        doc.to_str().unwrap(),
+        "--key",
+        env.keys("attestation.pub").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{msg}");
+    assert!(msg.contains("expired at"), "{msg}");
+    let (code, msg) = env.verify(&[
+        "--file",
+        doc.to_str().unwrap(),
+        "--key",
+        env.keys("attestation.pub").to_str().unwrap(),
+        "--max-age",
+        "1s",
+    ]);
+    assert_eq!(code, 1);
+    assert!(msg.contains("older than --max-age 1 s"), "{msg}");
+}
+
+#[test]
+fn the_chain_verifies_and_every_break_is_named() {
+    let env = Env::new("");
+    for i in 0..4 {
+        env.assess_ok(&format!("a{i}.json"), &[]);
+    }
+    let chain = env.export_chain();
+    let key = env.keys("attestation.jwks");
+    let (code, msg) = env.verify(&[
+        "--chain",
+        chain.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{msg}");
+    assert!(msg.contains("4 attestations, seq 1 to 4"), "{msg}");
+
+    let lines: Vec<String> = std::fs::read_to_string(&chain)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let broken = env.path("broken.jsonl");
+    std::fs::write(
+        &broken,
+        [lines[0].clone(), lines[1].clone(), lines[3].clone()].join("\n"),
+    )
+    .unwrap();
+    let (code, msg) = env.verify(&[
+        "--chain",
+        broken.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{msg}");
+    assert!(msg.contains("seq 4 follows seq 2"), "{msg}");
+
+    std::fs::write(
+        &broken,
+        [
+            lines[0].clone(),
+            lines[2].clone(),
+            lines[1].clone(),
+            lines[3].clone(),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let (code, msg) = env.verify(&[
+        "--chain",
+        broken.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(msg.contains("is not the digest of seq"), "{msg}");
+}
+
+#[test]
+fn bad_signing_keys_are_refused_and_nothing_is_written() {
+    let env = Env::new("");
+    let dir = env.path("k");
+    assert!(
+        run(
+            "clawsecctl",
+            &["keys", "generate", "--out", dir.to_str().unwrap()]
+        )
+        .status
+        .success()
+    );
+    let key = dir.join("attestation.key");
+    let mode = |m: u32| {
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap()
+    };
+
+    mode(0o644);
+    let out = env.assess("never.json", &["--key", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "{}: private key is readable by group or others (mode 0644)",
+            key.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !env.path("never.json").exists(),
+        "an attestation was written with a refused key"
+    );
+
+    mode(0o600);
+    let p384 = env.path("p384.key");
+    let keygen = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-384",
+            "-out",
+        ])
+        .arg(&p384)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success());
+    std::fs::set_permissions(&p384, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let out = env.assess("never.json", &["--key", p384.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not a P-256 key (curve OID 1.3.132.0.34)"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    std::fs::write(
+        &key,
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let out = env.assess("never.json", &["--key", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not a PKCS#8 PEM private key"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!env.path("never.json").exists());
+
+    // The verifier refuses a private key or a key of the wrong curve as unusable input.
+    assert!(env.assess("ok.json", &[]).status.success());
+    let (code, msg) = env.verify(&[
+        "--file",
+        env.path("ok.json").to_str().unwrap(),
+        "--key",
+        env.keys("attestation.key").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{msg}");
+    assert!(msg.contains("this is a private key"), "{msg}");
+}
+
+#[test]
+fn rotated_keys_keep_history_verifiable() {
+    let env = Env::new("");
+    let before = env.assess_ok("before.json", &[]);
+    let keys_dir = env.state.path().join("keys");
+    let out = run(
+        "clawsecctl",
+        &["keys", "rotate", "--dir", keys_dir.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = env.assess_ok("after.json", &[]);
+    let a: Value = serde_json::from_str(&std::fs::read_to_string(&before).unwrap()).unwrap();
+    let b: Value = serde_json::from_str(&std::fs::read_to_string(&after).unwrap()).unwrap();
+    assert_ne!(a["key_id"], b["key_id"]);
+    let jwks = env.keys("attestation.jwks");
+    for f in [&before, &after] {
+        let (code, msg) = env.verify(&[
+            "--file",
+            f.to_str().unwrap(),
+            "--key",
+            jwks.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{msg}");
+    }
+    // The chain continues across the rotation: seq 2 links to seq 1 signed by the old key.
+    let chain = env.export_chain();
+    let (code, msg) = env.verify(&[
+        "--chain",
+        chain.to_str().unwrap(),
+        "--key",
+        jwks.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{msg}");
+    assert!(
+        b["epoch_start"].is_null(),
+        "rotation must not start a new epoch: {b}"
+    );
+}
+
+#[test]
+fn kill_9_during_writes_never_breaks_the_chain() {
+    let env = Env::new("");
+    env.assess_ok("warm.json", &[]);
+    let args = env.assess_args(&env.path("crash.json"));
+    let mut killed = 0;
+    for i in 0..40u64 {
+        let mut child = Command::new(bin("clawsecd"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Spread the kills over the whole run: start-up, assessment, signing, commit, file write.
+        std::thread::sleep(Duration::from_micros(500 + (i * 7919) % 25_000));
+        if child.try_wait().unwrap().is_none() {
+            // SIGKILL: no chance to clean up, as in a crash.
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(
+        killed >= 10,
+        "only {killed} of 40 runs were killed mid-way; the test did not exercise crashes"
+    );
+    env.assess_ok("final.json", &[]);
+    let chain = env.export_chain();
+    let (code, msg) = env.verify(&[
+        "--chain",
+        chain.to_str().unwrap(),
+        "--key",
+        env.keys("attestation.jwks").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "chain broken after {killed} kills: {msg}");
+    let (code, msg) = env.verify(&[
+        "--file",
+        env.path("final.json").to_str().unwrap(),
+        "--key",
+        env.keys("attestation.jwks").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{msg}");
+}
+
+#[test]
+fn a_tampered_tail_starts_an_explicit_signed_epoch() {
+    let env = Env::new("");
+    for i in 0..3 {
+        env.assess_ok(&format!("a{i}.json"), &[]);
+    }
+    // Tamper with the stored tail (seq 3) behind the daemon's back.
+    let db = env.state.path().join("clawsec.db");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE attestations SET document=replace(document,'\\\"HIGH\\\"','\\\"LOW\\\"') WHERE seq=3\"); c.commit()")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let next = env.assess_ok("next.json", &[]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&next).unwrap()).unwrap();
+    assert_eq!(doc["seq"], 4);
+    assert_eq!(doc["epoch_start"]["previous_seq"], 2, "{doc}");
+    assert!(
+        doc["epoch_start"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("seq 3 does not match its recorded digest"),
+        "{doc}"
+    );
+    // The new epoch is itself signed and verifies; the chain shows the break explicitly.
+    let (code, msg) = env.verify(&[
+        "--file",
+        next.to_str().unwrap(),
+        "--key",
+        env.keys("attestation.pub").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{msg}");
+    let chain = env.export_chain();
+    let (code, msg) = env.verify(&[
+        "--chain",
+        chain.to_str().unwrap(),
+        "--key",
+        env.keys("attestation.pub").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "the tampered link must be reported: {msg}");
+    assert!(
+        msg.contains("seq 3: signature or key does not verify"),
+        "{msg}"
+    );
+    assert!(msg.contains("seq 4: new epoch declared"), "{msg}");
+}
+
+#[test]
+fn keys_generate_writes_the_documented_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("keys");
+    let out = run(
+        "clawsecctl",
+        &["keys", "generate", "--out", out_dir.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(out_dir.join("attestation.key"))
+            .unwrap()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let pem = std::fs::read_to_string(out_dir.join("attestation.key")).unwrap();
+    assert!(
+        pem.starts_with("-----BEGIN PRIVATE KEY-----"),
+        "PKCS#8 PEM expected"
+    );
+    assert!(
+        std::fs::read_to_string(out_dir.join("attestation.pub"))
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    let jwk: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("attestation.jwk")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (
+            jwk["kty"].as_str(),
+            jwk["crv"].as_str(),
+            jwk["alg"].as_str()
+        ),
+        (Some("EC"), Some("P-256"), Some("ES256"))
+    );
+    assert!(text(&out.stdout).contains(jwk["kid"].as_str().unwrap()));
+    // A second generate without --force refuses to overwrite.
+    let again = run(
+        "clawsecctl",
+        &["keys", "generate", "--out", out_dir.to_str().unwrap()],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("already exists; pass --force"),
+        "{}",
+        text(&again.stderr)
+    );
+}
