@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         prost::Message::encode_to_vec(&fds),
     )?;
     tonic_prost_build::configure()
-        .build_transport(false)
+        .build_transport(true)
         .compile_fds(fds)?;
     Ok(())
 }

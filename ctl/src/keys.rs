@@ -24,17 +24,19 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Replace the key in DIR with a new one, keeping the old public key in
-    /// DIR/retired/ and DIR/attestation.jwks so earlier attestations still verify.
-    /// (Offline; stop the daemon first, or use its RotateKey call.)
+    /// Replace the signing key with a new one, keeping the old public key in
+    /// attestation.jwks (and retired/) so earlier attestations still verify. Without
+    /// --dir, asks the running daemon (admin role); with --dir, rotates the key files in
+    /// DIR offline (stop the daemon first).
     Rotate {
         #[arg(long, value_name = "DIR")]
-        dir: PathBuf,
+        dir: Option<PathBuf>,
     },
 }
 
-pub fn run(args: Args) -> ExitCode {
+pub fn run(args: Args, socket: Option<&std::path::Path>, timeout: std::time::Duration) -> ExitCode {
     let result = match args.command {
+        Command::Rotate { dir: None } => return rotate_in_daemon(socket, timeout),
         Command::Generate { out, force } => keyfiles::write_new(&out, &keyfiles::generate(), force)
             .map(|k| {
                 format!(
@@ -43,7 +45,7 @@ pub fn run(args: Args) -> ExitCode {
                     k.kid()
                 )
             }),
-        Command::Rotate { dir } => keyfiles::rotate(&dir).map(|(old, new)| {
+        Command::Rotate { dir: Some(dir) } => keyfiles::rotate(&dir).map(|(old, new)| {
             format!(
                 "rotated {}: new key id {}; old key {} kept in attestation.jwks",
                 dir.display(),
@@ -55,6 +57,40 @@ pub fn run(args: Args) -> ExitCode {
     match result {
         Ok(msg) => {
             println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("clawsecctl: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn rotate_in_daemon(socket: Option<&std::path::Path>, timeout: std::time::Duration) -> ExitCode {
+    let path = crate::client::socket_path(socket);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("clawsecctl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        let mut c = crate::client::connect(&path, timeout).await?;
+        c.rotate_key(clawsec_proto::pb::RotateKeyRequest {})
+            .await
+            .map(|r| r.into_inner())
+            .map_err(|s| crate::client::ClientError::from_status(&path, s))
+    });
+    match result {
+        Ok(r) => {
+            println!(
+                "rotated: new key id {}; previous {} kept for verification",
+                r.key_id, r.previous_key_id
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

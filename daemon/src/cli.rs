@@ -57,6 +57,10 @@ pub struct Cli {
     #[arg(long)]
     pub list_checks: bool,
 
+    /// The gRPC socket instead of the config's `socket`.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
     /// State directory (keys, database) instead of the config's `state_dir`.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
@@ -111,10 +115,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error("cannot sign the attestation: {0}")]
     Sign(String),
-    #[error(
-        "the long-running daemon is not built yet; run `clawsecd --assess-only` for a one-shot assessment"
-    )]
-    DaemonNotBuilt,
+    #[error(transparent)]
+    Server(#[from] crate::server::ServerError),
 }
 
 /// Runs the command line and maps the result to an exit status.
@@ -145,7 +147,50 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
     if cli.assess_only {
         return assess_only(cli, loaded, &catalog);
     }
-    Err(Error::DaemonNotBuilt)
+    init_logging();
+    let settings = crate::server::Settings {
+        socket: cli
+            .socket
+            .clone()
+            .unwrap_or_else(|| loaded.config.socket.clone()),
+        options: crate::service::Options {
+            config_path: cli.config.clone(),
+            host_root: cli.host_root.clone(),
+            state_dir: state_dir(cli, &loaded),
+        },
+    };
+    tracing::info!(
+        socket = %settings.socket.display(),
+        state_dir = %settings.options.state_dir.display(),
+        config = %loaded.source,
+        dev_mode = loaded.dev_mode,
+        "clawsecd starting"
+    );
+    crate::server::run(loaded, settings)?;
+    Ok(())
+}
+
+/// Logs go to the journal when systemd connected our stderr to it, to stderr otherwise.
+/// `RUST_LOG` filters (default `info`).
+fn init_logging() {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let journald = std::env::var_os("JOURNAL_STREAM")
+        .is_some()
+        .then(|| tracing_journald::layer().ok())
+        .flatten();
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = match journald {
+        Some(layer) => registry.with(layer).try_init(),
+        None => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(std::io::stderr().is_terminal()),
+            )
+            .try_init(),
+    };
 }
 
 fn list_checks(catalog: &[&'static Check], json: bool) -> Result<(), Error> {

@@ -30,6 +30,10 @@ pub struct Config {
     pub socket: PathBuf,
     pub limits: Limits,
     pub attestation: AttestationConfig,
+    pub server: Server,
+    pub schedule: Schedule,
+    pub roles: Roles,
+    pub policy: Policy,
     pub discovery: Discovery,
     pub scoring: Scoring,
     pub waivers: Vec<Waiver>,
@@ -64,6 +68,165 @@ pub struct AttestationConfig {
 impl Default for AttestationConfig {
     fn default() -> Self {
         AttestationConfig { validity_secs: 900 }
+    }
+}
+
+/// The gRPC server on the Unix socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    /// Group that owns the socket (mode 0660). Empty or missing group: the daemon's own.
+    pub socket_group: String,
+    /// Largest request accepted, in bytes.
+    pub max_request_bytes: u32,
+    /// Deadline for any one call, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Concurrent calls per connection.
+    pub max_concurrent_per_connection: u32,
+    /// `Assess` calls each caller (uid) may make per minute, after a burst.
+    pub assess_per_minute: u32,
+    pub assess_burst: u32,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            socket_group: "clawsec".into(),
+            max_request_bytes: 64 * 1024,
+            request_timeout_ms: 30_000,
+            max_concurrent_per_connection: 32,
+            assess_per_minute: 6,
+            assess_burst: 3,
+        }
+    }
+}
+
+/// How often each domain is assessed, in seconds: often where things change fast
+/// (incident), less where they change slowly (code). Each run is spread by up to
+/// `splay_percent` so that hosts do not all scan at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Schedule {
+    pub physical: u64,
+    pub network: u64,
+    pub secrets: u64,
+    pub code: u64,
+    pub logs: u64,
+    pub skills: u64,
+    pub integrity: u64,
+    pub social: u64,
+    pub incident: u64,
+    pub splay_percent: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            physical: 300,
+            network: 120,
+            secrets: 300,
+            code: 900,
+            logs: 600,
+            skills: 300,
+            integrity: 300,
+            social: 300,
+            incident: 30,
+            splay_percent: 10,
+        }
+    }
+}
+
+impl Schedule {
+    pub fn interval(&self, domain: Domain) -> u64 {
+        match domain {
+            Domain::Physical => self.physical,
+            Domain::Network => self.network,
+            Domain::Secrets => self.secrets,
+            Domain::Code => self.code,
+            Domain::Logs => self.logs,
+            Domain::Skills => self.skills,
+            Domain::Integrity => self.integrity,
+            Domain::Social => self.social,
+            Domain::Incident => self.incident,
+        }
+    }
+}
+
+/// Who may call what, by the caller's socket peer credentials. Entries are `uid:N`,
+/// `user:NAME`, `gid:N` or `group:NAME` (primary or supplementary group). Root and the
+/// daemon's own user are always admin; a caller matching no entry is refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Roles {
+    /// GetPosture, GetAttestation, WatchPosture, ListChecks, Authorize.
+    pub readers: Vec<String>,
+    /// Also Assess and ApproveBaseline.
+    pub operators: Vec<String>,
+    /// Also Reload and RotateKey.
+    pub admins: Vec<String>,
+}
+
+impl Default for Roles {
+    fn default() -> Self {
+        Roles {
+            readers: vec!["group:clawsec".into()],
+            operators: Vec::new(),
+            admins: Vec::new(),
+        }
+    }
+}
+
+/// What `Authorize` requires before allowing a named action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// For actions not listed in `actions`.
+    pub default: ActionPolicy,
+    pub actions: std::collections::BTreeMap<String, ActionPolicy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActionPolicy {
+    /// Lowest trust tier that allows the action.
+    pub min_tier: String,
+    /// Domains that must have no failing or erroring critical check.
+    pub no_critical_in: Vec<String>,
+    /// Oldest posture the decision may rest on, in seconds.
+    pub max_age_secs: u64,
+}
+
+impl Default for ActionPolicy {
+    fn default() -> Self {
+        ActionPolicy {
+            min_tier: "LOW".into(),
+            no_critical_in: Vec::new(),
+            max_age_secs: 900,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let rule = |tier: &str, domains: &[&str]| ActionPolicy {
+            min_tier: tier.into(),
+            no_critical_in: domains.iter().map(|d| (*d).to_owned()).collect(),
+            max_age_secs: 900,
+        };
+        Policy {
+            default: ActionPolicy::default(),
+            actions: [
+                ("exec", rule("MEDIUM", &["incident", "skills"])),
+                ("fs.write", rule("LOW", &["integrity"])),
+                ("network.egress", rule("MEDIUM", &["secrets", "network"])),
+                ("secrets.read", rule("HIGH", &["secrets"])),
+                ("deploy", rule("HIGH", &["code", "integrity", "secrets"])),
+                ("payment", rule("HIGH", &["incident", "secrets", "social"])),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        }
     }
 }
 
@@ -120,6 +283,10 @@ impl Default for Config {
             socket: PathBuf::from("/run/clawsec/clawsecd.sock"),
             limits: Limits::default(),
             attestation: AttestationConfig::default(),
+            server: Server::default(),
+            schedule: Schedule::default(),
+            roles: Roles::default(),
+            policy: Policy::default(),
             discovery: Discovery::default(),
             scoring: Scoring::default(),
             waivers: Vec::new(),
@@ -226,7 +393,15 @@ impl Loaded {
     pub fn digest(&self) -> String {
         let mut view = serde_json::to_value(&self.config).unwrap_or_default();
         if let Some(obj) = view.as_object_mut() {
-            for key in ["state_dir", "socket", "attestation"] {
+            for key in [
+                "state_dir",
+                "socket",
+                "attestation",
+                "server",
+                "schedule",
+                "roles",
+                "policy",
+            ] {
                 obj.remove(key);
             }
         }
@@ -339,6 +514,79 @@ impl Config {
                 "limits.max_total_bytes",
                 "must be at least limits.max_file_bytes".into(),
             );
+        }
+        let sv = &self.server;
+        for (key, value) in [
+            ("server.max_request_bytes", u64::from(sv.max_request_bytes)),
+            ("server.request_timeout_ms", sv.request_timeout_ms),
+            (
+                "server.max_concurrent_per_connection",
+                u64::from(sv.max_concurrent_per_connection),
+            ),
+            ("server.assess_per_minute", u64::from(sv.assess_per_minute)),
+            ("server.assess_burst", u64::from(sv.assess_burst)),
+        ] {
+            if value == 0 {
+                return bad(key, "must be greater than 0".into());
+            }
+        }
+        for d in Domain::ALL {
+            if self.schedule.interval(d) < 5 {
+                return bad(
+                    &format!("schedule.{}", d.id()),
+                    "must be at least 5 seconds".into(),
+                );
+            }
+        }
+        if self.schedule.splay_percent > 50 {
+            return bad("schedule.splay_percent", "must be at most 50".into());
+        }
+        for (list, entries) in [
+            ("roles.readers", &self.roles.readers),
+            ("roles.operators", &self.roles.operators),
+            ("roles.admins", &self.roles.admins),
+        ] {
+            for e in entries {
+                let ok = match e.split_once(':') {
+                    Some(("uid" | "gid", n)) => n.parse::<u32>().is_ok(),
+                    Some(("user" | "group", n)) => !n.is_empty(),
+                    _ => false,
+                };
+                if !ok {
+                    return bad(
+                        list,
+                        format!("{e:?} is not uid:N, user:NAME, gid:N or group:NAME"),
+                    );
+                }
+            }
+        }
+        let tiers = ["HIGH", "MEDIUM", "LOW", "UNTRUSTED"];
+        for (name, p) in std::iter::once(("default", &self.policy.default))
+            .chain(self.policy.actions.iter().map(|(k, v)| (k.as_str(), v)))
+        {
+            let key = if name == "default" {
+                "policy.default".to_owned()
+            } else {
+                format!("policy.actions.{name}")
+            };
+            if !tiers.contains(&p.min_tier.as_str()) {
+                return bad(
+                    &format!("{key}.min_tier"),
+                    format!("{:?} is not HIGH, MEDIUM, LOW or UNTRUSTED", p.min_tier),
+                );
+            }
+            if let Some(d) = p.no_critical_in.iter().find(|d| Domain::parse(d).is_none()) {
+                return bad(
+                    &format!("{key}.no_critical_in"),
+                    format!("{d:?} is not a domain id"),
+                );
+            }
+            if p.max_age_secs == 0 {
+                return bad(
+                    &format!("{key}.max_age_secs"),
+                    "must be greater than 0".into(),
+                );
+            }
         }
         if Domain::ALL
             .iter()

@@ -160,6 +160,24 @@ pub fn assess(facts: Arc<Facts>, plan: &Plan<'_>) -> Assessment {
         }
     }
 
+    summarize(
+        runs,
+        plan.weights,
+        coverage,
+        facts.fs.caps_reached(),
+        started.elapsed(),
+    )
+}
+
+/// Scores a set of check runs into an assessment. The daemon uses this directly to
+/// re-score after re-running only some domains, merged with the latest runs of the rest.
+pub fn summarize(
+    runs: Vec<CheckRun>,
+    weights: &DomainWeights,
+    coverage: Coverage,
+    caps: Vec<CapReached>,
+    duration: Duration,
+) -> Assessment {
     let scored: Vec<Scored<'_>> = runs
         .iter()
         .map(|r| Scored {
@@ -169,14 +187,14 @@ pub fn assess(facts: Arc<Facts>, plan: &Plan<'_>) -> Assessment {
             status: r.status,
         })
         .collect();
-    let score = scoring::score(&scored, plan.weights);
+    let score = scoring::score(&scored, weights);
     Assessment {
         runs,
         score,
         coverage,
-        caps: facts.fs.caps_reached(),
+        caps,
         finished_at: SystemTime::now(),
-        duration: started.elapsed(),
+        duration,
     }
 }
 

@@ -6,10 +6,16 @@
 //! outcomes into a score and tier; [`posture`] and [`report`] present the result.
 //! The binary in `main.rs` only parses arguments and calls [`cli::run`].
 //!
+//! As a daemon ([`server`]): the [`service`] layer holds the current signed posture and
+//! answers every call; [`api`] is the gRPC door to it on the Unix socket; [`roles`]
+//! decides who may call what from peer credentials; [`authorize`] is the pre-action gate.
+//!
 //! Nothing in this crate prints, logs or stores a secret's value: secrets leave
 //! [`secrets`] only as fingerprints, and evidence text is scrubbed when built.
 
+pub mod api;
 pub mod attest;
+pub mod authorize;
 pub mod checks;
 pub mod cli;
 pub mod config;
@@ -20,6 +26,9 @@ pub mod jsonc;
 pub mod posture;
 pub mod probe;
 pub mod report;
+pub mod roles;
 pub mod scoring;
 pub mod secrets;
+pub mod server;
+pub mod service;
 pub mod store;

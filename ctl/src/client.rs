@@ -1,0 +1,114 @@
+//! Connecting to clawsecd's Unix socket, and saying plainly when that fails.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clawsec_proto::pb::claw_sec_client::ClawSecClient;
+use hyper_util::rt::TokioIo;
+use tokio::net::UnixStream;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+/// The system socket.
+pub const SYSTEM_SOCKET: &str = "/run/clawsec/clawsecd.sock";
+
+/// Why a command could not get an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "cannot reach clawsecd at {path}: {reason} (is the daemon running? pass --socket PATH otherwise)"
+    )]
+    Unreachable { path: PathBuf, reason: String },
+    #[error("clawsecd at {path} refused: {message}")]
+    Refused {
+        path: PathBuf,
+        code: tonic::Code,
+        message: String,
+    },
+    #[error("{0}")]
+    Io(String),
+}
+
+impl ClientError {
+    pub fn from_status(path: &Path, s: tonic::Status) -> Self {
+        match s.code() {
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
+                ClientError::Unreachable {
+                    path: path.to_path_buf(),
+                    reason: s.message().to_owned(),
+                }
+            }
+            code => ClientError::Refused {
+                path: path.to_path_buf(),
+                code,
+                message: s.message().to_owned(),
+            },
+        }
+    }
+}
+
+/// The socket to use: `--socket`, else `$CLAWSEC_SOCKET`, else the system socket when it
+/// exists, else the unprivileged dev-mode socket of this user.
+pub fn socket_path(flag: Option<&Path>) -> PathBuf {
+    if let Some(p) = flag {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("CLAWSEC_SOCKET").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if Path::new(SYSTEM_SOCKET).exists() {
+        return PathBuf::from(SYSTEM_SOCKET);
+    }
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let home = env("HOME").unwrap_or_else(|| PathBuf::from("/tmp"));
+    let state = env("XDG_STATE_HOME")
+        .unwrap_or_else(|| home.join(".local/state"))
+        .join("clawsec");
+    match env("XDG_RUNTIME_DIR") {
+        Some(run) => run.join("clawsec/clawsecd.sock"),
+        None if nix_is_root() => PathBuf::from(SYSTEM_SOCKET),
+        None => state.join("run/clawsec/clawsecd.sock"),
+    }
+}
+
+fn nix_is_root() -> bool {
+    // Reading our own uid needs no dependency: /proc/self is ours.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|u| u.split_whitespace().next() == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Connects, with a deadline for the connection and each call.
+pub async fn connect(
+    path: &Path,
+    timeout: Duration,
+) -> Result<ClawSecClient<Channel>, ClientError> {
+    let channel = channel(path, timeout).await?;
+    Ok(ClawSecClient::new(channel))
+}
+
+pub async fn channel(path: &Path, timeout: Duration) -> Result<Channel, ClientError> {
+    let socket = path.to_path_buf();
+    // The URI is required by the HTTP/2 layer but unused: the connector dials the socket.
+    Endpoint::try_from("http://localhost")
+        .map_err(|e| ClientError::Io(e.to_string()))?
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let socket = socket.clone();
+            async move { UnixStream::connect(socket).await.map(TokioIo::new) }
+        }))
+        .await
+        .map_err(|e| ClientError::Unreachable {
+            path: path.to_path_buf(),
+            reason: std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string()),
+        })
+}

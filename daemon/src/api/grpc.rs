@@ -1,0 +1,385 @@
+//! `clawsec.v1` over gRPC: peer credentials in, service call, protobuf out.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use clawsec_proto::pb;
+use tokio_stream::{Stream, StreamExt};
+use tonic::transport::server::UdsConnectInfo;
+use tonic::{Request, Response, Status};
+
+use crate::attest::Format;
+use crate::checks::{Severity, Status as CheckStatus};
+use crate::posture::PostureDoc;
+use crate::roles::Caller;
+use crate::scoring::Tier;
+use crate::service::{Service, ServiceError};
+
+/// The gRPC face of the service.
+#[derive(Debug, Clone)]
+pub struct Api {
+    service: Arc<Service>,
+}
+
+impl Api {
+    pub fn new(service: Arc<Service>) -> Self {
+        Api { service }
+    }
+}
+
+/// Every service error, mapped once to its gRPC status.
+pub fn status(e: ServiceError) -> Status {
+    let msg = e.to_string();
+    match e {
+        ServiceError::PermissionDenied { .. } => Status::permission_denied(msg),
+        ServiceError::RateLimited { .. } => Status::resource_exhausted(msg),
+        ServiceError::InvalidArgument(_) => Status::invalid_argument(msg),
+        ServiceError::Unavailable(_) => Status::unavailable(msg),
+        ServiceError::Unimplemented(_) => Status::unimplemented(msg),
+        ServiceError::Internal(_) => Status::internal(msg),
+    }
+}
+
+/// The caller, from the socket's peer credentials. No credentials, no service.
+fn caller<T>(req: &Request<T>) -> Result<Caller, Status> {
+    let cred = req
+        .extensions()
+        .get::<UdsConnectInfo>()
+        .and_then(|i| i.peer_cred)
+        .ok_or_else(|| Status::unauthenticated("no peer credentials on this connection"))?;
+    Ok(Caller::from_peer(cred.uid(), cred.gid(), cred.pid()))
+}
+
+/// Logs who called what and how it ended (the audit trail's source).
+fn audit<T>(rpc: &str, who: &Caller, result: &Result<T, Status>) {
+    match result {
+        Ok(_) => tracing::info!(rpc, uid = who.uid, pid = who.pid, "ok"),
+        Err(s) => {
+            tracing::warn!(rpc, uid = who.uid, pid = who.pid, code = ?s.code(), message = s.message(), "refused")
+        }
+    }
+}
+
+fn tier(t: Tier) -> i32 {
+    (match t {
+        Tier::High => pb::TrustTier::High,
+        Tier::Medium => pb::TrustTier::Medium,
+        Tier::Low => pb::TrustTier::Low,
+        Tier::Untrusted => pb::TrustTier::Untrusted,
+    }) as i32
+}
+
+fn severity(s: Severity) -> i32 {
+    (match s {
+        Severity::Critical => pb::Severity::Critical,
+        Severity::High => pb::Severity::High,
+        Severity::Medium => pb::Severity::Medium,
+        Severity::Low => pb::Severity::Low,
+    }) as i32
+}
+
+fn check_status(s: CheckStatus) -> i32 {
+    (match s {
+        CheckStatus::Pass => pb::CheckStatus::Pass,
+        CheckStatus::Fail => pb::CheckStatus::Fail,
+        CheckStatus::Error => pb::CheckStatus::Error,
+        CheckStatus::NotApplicable => pb::CheckStatus::NotApplicable,
+        CheckStatus::Waived => pb::CheckStatus::Waived,
+    }) as i32
+}
+
+/// The protobuf form of a posture document.
+pub fn posture(doc: &PostureDoc) -> pb::Posture {
+    pb::Posture {
+        trust_tier: tier(doc.trust_tier),
+        overall_score: doc.overall_score,
+        domains: crate::checks::Domain::ALL
+            .iter()
+            .filter_map(|d| doc.domains.get(d.id()).map(|dd| (d, dd)))
+            .map(|(d, dd)| pb::DomainPosture {
+                domain: d.id().to_owned(),
+                score: dd.score,
+                counts: Some(pb::OutcomeCounts {
+                    pass: dd.counts.pass,
+                    fail: dd.counts.fail,
+                    error: dd.counts.error,
+                    not_applicable: dd.counts.not_applicable,
+                    waived: dd.counts.waived,
+                }),
+                stale: false,
+            })
+            .collect(),
+        checks: doc
+            .checks
+            .iter()
+            .map(|c| pb::CheckResult {
+                id: c.id.to_owned(),
+                domain: c.domain.id().to_owned(),
+                severity: severity(c.severity),
+                status: check_status(c.status),
+                title: c.title.to_owned(),
+                evidence: c
+                    .evidence
+                    .iter()
+                    .map(|e| pb::Evidence {
+                        path: e.path().unwrap_or_default().to_owned(),
+                        line: e.line_no(),
+                        detail: e.detail().to_owned(),
+                        fingerprint: e.fingerprint_text().unwrap_or_default(),
+                    })
+                    .collect(),
+                remediation: c.remediation.to_owned(),
+                reason: c.reason.clone().unwrap_or_default(),
+            })
+            .collect(),
+        critical_failures: doc.critical_failures.clone(),
+        waived: doc
+            .waived
+            .iter()
+            .map(|w| pb::Waiver {
+                check_id: w.check.clone(),
+                reason: w.reason.clone(),
+                expires: w.expires.clone(),
+            })
+            .collect(),
+        assessed_at: doc.generated_at.clone(),
+        catalog_digest: doc.catalog_digest.clone(),
+        config_digest: doc.config_digest.clone(),
+        checks_digest: doc.checks_digest.clone(),
+        coverage: doc.coverage.mode.to_owned(),
+        coverage_notes: doc.coverage.notes.clone(),
+    }
+}
+
+fn parse_tier(t: i32) -> Option<Tier> {
+    match pb::TrustTier::try_from(t).ok()? {
+        pb::TrustTier::High => Some(Tier::High),
+        pb::TrustTier::Medium => Some(Tier::Medium),
+        pb::TrustTier::Low => Some(Tier::Low),
+        pb::TrustTier::Untrusted => Some(Tier::Untrusted),
+        pb::TrustTier::Unspecified => None,
+    }
+}
+
+fn parse_format(f: &str) -> Result<Format, Status> {
+    match f {
+        "" | "json" => Ok(Format::Json),
+        "jws" => Ok(Format::Jws),
+        "dsse" => Ok(Format::Dsse),
+        other => Err(Status::invalid_argument(format!(
+            "format {other:?} is not json, jws or dsse"
+        ))),
+    }
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::PostureEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::claw_sec_server::ClawSec for Api {
+    async fn get_posture(
+        &self,
+        req: Request<pb::GetPostureRequest>,
+    ) -> Result<Response<pb::GetPostureResponse>, Status> {
+        let who = caller(&req)?;
+        let result =
+            self.service
+                .get_posture(&who)
+                .map_err(status)
+                .map(|snap| pb::GetPostureResponse {
+                    posture: Some(posture(&snap.posture)),
+                    age_ms: snap.age().as_millis() as u64,
+                });
+        audit("GetPosture", &who, &result);
+        result.map(Response::new)
+    }
+
+    async fn get_attestation(
+        &self,
+        req: Request<pb::GetAttestationRequest>,
+    ) -> Result<Response<pb::GetAttestationResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let result = match parse_format(&r.format) {
+            Ok(format) => {
+                let nonce = Some(r.nonce).filter(|n| !n.is_empty());
+                self.service
+                    .get_attestation(&who, nonce, format)
+                    .await
+                    .map_err(status)
+                    .map(|(document_json, digest)| pb::GetAttestationResponse {
+                        document_json,
+                        digest,
+                    })
+            }
+            Err(e) => Err(e),
+        };
+        audit("GetAttestation", &who, &result);
+        result.map(Response::new)
+    }
+
+    async fn assess(
+        &self,
+        req: Request<pb::AssessRequest>,
+    ) -> Result<Response<pb::AssessResponse>, Status> {
+        let who = caller(&req)?;
+        let started = std::time::Instant::now();
+        let domains = req.into_inner().domains;
+        let result = self
+            .service
+            .assess(&who, &domains)
+            .await
+            .map_err(status)
+            .map(|snap| pb::AssessResponse {
+                posture: Some(posture(&snap.posture)),
+                duration_ms: started.elapsed().as_millis() as u64,
+            });
+        audit("Assess", &who, &result);
+        result.map(Response::new)
+    }
+
+    type WatchPostureStream = WatchStream;
+
+    async fn watch_posture(
+        &self,
+        req: Request<pb::WatchPostureRequest>,
+    ) -> Result<Response<Self::WatchPostureStream>, Status> {
+        let who = caller(&req)?;
+        let result = self.service.get_posture(&who).map_err(status);
+        audit("WatchPosture", &who, &result);
+        result?;
+        let rx = self.service.subscribe();
+        // The first event is the current posture; then one per change of tier, score or
+        // any check's outcome (re-signing alone is not a change).
+        let mut last: Option<(Tier, u32, String)> = None;
+        let stream = tokio_stream::wrappers::WatchStream::new(rx).filter_map(move |snap| {
+            let key = (
+                snap.posture.trust_tier,
+                snap.posture.overall_score,
+                snap.posture.checks_digest.clone(),
+            );
+            if last.as_ref() == Some(&key) {
+                return None;
+            }
+            last = Some(key);
+            Some(Ok(pb::PostureEvent {
+                posture: Some(posture(&snap.posture)),
+                changed_checks: snap.changed_checks.clone(),
+                seq: snap.attestation.seq,
+            }))
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn list_checks(
+        &self,
+        req: Request<pb::ListChecksRequest>,
+    ) -> Result<Response<pb::ListChecksResponse>, Status> {
+        let who = caller(&req)?;
+        let result =
+            self.service
+                .list_checks(&who)
+                .map_err(status)
+                .map(|cat| pb::ListChecksResponse {
+                    checks: cat
+                        .iter()
+                        .map(|c| pb::CheckInfo {
+                            id: c.id.to_owned(),
+                            domain: c.domain.id().to_owned(),
+                            severity: severity(c.severity),
+                            title: c.title.to_owned(),
+                            rationale: c.rationale.to_owned(),
+                            remediation: c.remediation.to_owned(),
+                            references: c.references.iter().map(|r| (*r).to_owned()).collect(),
+                            reads: c.reads.iter().map(|r| (*r).to_owned()).collect(),
+                        })
+                        .collect(),
+                    catalog_digest: crate::checks::catalog_digest(cat),
+                });
+        audit("ListChecks", &who, &result);
+        result.map(Response::new)
+    }
+
+    async fn authorize(
+        &self,
+        req: Request<pb::AuthorizeRequest>,
+    ) -> Result<Response<pb::AuthorizeResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let result = self
+            .service
+            .authorize(&who, &r.action, parse_tier(r.min_tier))
+            .map_err(status)
+            .map(|(d, snap)| pb::AuthorizeResponse {
+                allow: d.allow,
+                reasons: d.reasons,
+                attestation_digest: snap.attestation_digest.clone(),
+                trust_tier: tier(snap.posture.trust_tier),
+                overall_score: snap.posture.overall_score,
+            });
+        match &result {
+            Ok(a) => tracing::info!(
+                rpc = "Authorize",
+                uid = who.uid,
+                pid = who.pid,
+                action = r.action,
+                allow = a.allow,
+                "decided"
+            ),
+            Err(_) => audit("Authorize", &who, &result),
+        }
+        result.map(Response::new)
+    }
+
+    async fn approve_baseline(
+        &self,
+        req: Request<pb::ApproveBaselineRequest>,
+    ) -> Result<Response<pb::ApproveBaselineResponse>, Status> {
+        let who = caller(&req)?;
+        let result: Result<pb::ApproveBaselineResponse, Status> = self
+            .service
+            .require(&who, crate::roles::Role::Operator)
+            .map_err(status)
+            .and_then(|_| {
+                Err(status(ServiceError::Unimplemented(
+                    "baseline approval arrives with the drift checks".into(),
+                )))
+            });
+        audit("ApproveBaseline", &who, &result);
+        result.map(Response::new)
+    }
+
+    async fn reload(
+        &self,
+        req: Request<pb::ReloadRequest>,
+    ) -> Result<Response<pb::ReloadResponse>, Status> {
+        let who = caller(&req)?;
+        let result = self
+            .service
+            .reload(&who)
+            .map_err(status)
+            .map(|config_digest| pb::ReloadResponse {
+                reloaded: true,
+                config_digest,
+            });
+        audit("Reload", &who, &result);
+        result.map(Response::new)
+    }
+
+    async fn rotate_key(
+        &self,
+        req: Request<pb::RotateKeyRequest>,
+    ) -> Result<Response<pb::RotateKeyResponse>, Status> {
+        let who = caller(&req)?;
+        let result =
+            self.service
+                .rotate_key(&who)
+                .await
+                .map_err(status)
+                .map(|(key_id, previous_key_id)| pb::RotateKeyResponse {
+                    key_id,
+                    previous_key_id,
+                });
+        audit("RotateKey", &who, &result);
+        result.map(Response::new)
+    }
+}

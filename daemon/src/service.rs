@@ -1,0 +1,616 @@
+//! The service layer: every call of the local API, independent of transport. gRPC (and
+//! later REST) convert requests into these calls and results back; they hold no state
+//! and make no decisions of their own.
+//!
+//! The current posture and attestation live in a `watch` channel as one immutable
+//! snapshot, so reading it never waits for a scan. Assessments run one at a time (a
+//! mutex), on blocking threads, and merge per-domain partial runs into the full result
+//! set before re-scoring, storing and re-signing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use clawsec_proto::attestation::keyfiles;
+use clawsec_proto::attestation::{Attestation, HostIdentity, PublicKey};
+use clawsec_proto::time::Date;
+use tokio::sync::watch;
+
+use crate::attest::{self, Format, Signer};
+use crate::authorize::{self, Decision};
+use crate::checks::{self, Check, Domain, ErrorKind, Status};
+use crate::config::{self, Loaded};
+use crate::engine::{self, CheckRun, Plan};
+use crate::posture::PostureDoc;
+use crate::roles::{Caller, Role, role_of};
+use crate::scoring::Tier;
+use crate::store::Store;
+
+/// Why a call was refused or failed. Each transport maps every variant to its own status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    #[error("permission denied: {caller} needs the {needed} role")]
+    PermissionDenied { caller: String, needed: Role },
+    #[error("rate limited: {caller} may assess again in {retry_after_secs} s")]
+    RateLimited {
+        caller: String,
+        retry_after_secs: u64,
+    },
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("not available: {0}")]
+    Unavailable(String),
+    #[error("not implemented yet: {0}")]
+    Unimplemented(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The current posture, its signed attestation and when it was assessed.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub posture: PostureDoc,
+    pub attestation: Attestation,
+    /// The attestation as JSON, as written to disk.
+    pub attestation_json: String,
+    /// `sha256:<hex>` of the attestation (what Authorize decisions cite).
+    pub attestation_digest: String,
+    /// When the posture was assessed (monotonic, for its age).
+    pub assessed_at: Instant,
+    /// Checks whose outcome changed in the assessment that produced this snapshot.
+    pub changed_checks: Vec<String>,
+}
+
+impl Snapshot {
+    pub fn age(&self) -> Duration {
+        self.assessed_at.elapsed()
+    }
+}
+
+/// A token bucket per caller uid, for `Assess`.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// The daemon's state and the calls on it.
+#[derive(Debug)]
+pub struct Service {
+    catalog: Vec<&'static Check>,
+    loaded: RwLock<Arc<Loaded>>,
+    config_path: Option<PathBuf>,
+    host_root: Option<PathBuf>,
+    state_dir: PathBuf,
+    signer: RwLock<Arc<Signer>>,
+    keys: RwLock<Vec<PublicKey>>,
+    store: Mutex<Store>,
+    host: RwLock<HostIdentity>,
+    runs: Mutex<BTreeMap<&'static str, CheckRun>>,
+    timeouts: Mutex<HashMap<&'static str, u32>>,
+    latest: watch::Sender<Arc<Snapshot>>,
+    assess_lock: tokio::sync::Mutex<()>,
+    busy_since: Mutex<Option<Instant>>,
+    limiter: Mutex<HashMap<u32, Bucket>>,
+    daemon_uid: u32,
+}
+
+/// How a service is started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config_path: Option<PathBuf>,
+    pub host_root: Option<PathBuf>,
+    pub state_dir: PathBuf,
+}
+
+/// After this many consecutive timeouts a check is skipped (reported as backed off) for
+/// that many scheduled runs, doubling each time, up to `MAX_BACKOFF_RUNS`.
+const TIMEOUTS_BEFORE_BACKOFF: u32 = 3;
+const MAX_BACKOFF_RUNS: u32 = 32;
+
+fn internal(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(e.to_string())
+}
+
+impl Service {
+    /// Opens keys and store, runs the first full assessment and signs it. Nothing is
+    /// served before this returns, so a connected client always sees a signed posture.
+    pub fn start(loaded: Loaded, opts: Options) -> Result<Arc<Service>, ServiceError> {
+        keyfiles::create_private_dir(&opts.state_dir).map_err(internal)?;
+        let keys_dir = attest::keys_dir(&opts.state_dir);
+        let signer = Signer::from_state_dir(&keys_dir).map_err(internal)?;
+        let mut keys = keyfiles::load_public_keys(&keys_dir).map_err(internal)?;
+        if !keys.contains(signer.public()) {
+            keys.push(signer.public().clone());
+        }
+        let store = Store::open(&opts.state_dir).map_err(internal)?;
+        let catalog = checks::catalog();
+        let (tx, _) = watch::channel(Arc::new(Snapshot {
+            posture: placeholder_posture(),
+            attestation: placeholder_attestation(),
+            attestation_json: String::new(),
+            attestation_digest: String::new(),
+            assessed_at: Instant::now(),
+            changed_checks: Vec::new(),
+        }));
+        let svc = Arc::new(Service {
+            catalog,
+            loaded: RwLock::new(Arc::new(loaded)),
+            config_path: opts.config_path,
+            host_root: opts.host_root,
+            state_dir: opts.state_dir,
+            signer: RwLock::new(Arc::new(signer)),
+            keys: RwLock::new(keys),
+            store: Mutex::new(store),
+            host: RwLock::new(HostIdentity {
+                hostname: String::new(),
+                machine_id_sha256: String::new(),
+                boot_id: String::new(),
+            }),
+            runs: Mutex::new(BTreeMap::new()),
+            timeouts: Mutex::new(HashMap::new()),
+            latest: tx,
+            assess_lock: tokio::sync::Mutex::new(()),
+            busy_since: Mutex::new(None),
+            limiter: Mutex::new(HashMap::new()),
+            daemon_uid: nix::unistd::geteuid().as_raw(),
+        });
+        svc.assess_now(&Domain::ALL)?;
+        Ok(svc)
+    }
+
+    pub fn config(&self) -> Arc<Loaded> {
+        self.loaded
+            .read()
+            .map(|l| Arc::clone(&l))
+            .unwrap_or_else(|e| Arc::clone(&e.into_inner()))
+    }
+
+    /// The latest snapshot. Never blocks on a scan.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.latest.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.latest.subscribe()
+    }
+
+    /// How long the current assessment has been running, if one is.
+    pub fn busy_for(&self) -> Option<Duration> {
+        self.busy_since
+            .lock()
+            .ok()
+            .and_then(|b| b.map(|t| t.elapsed()))
+    }
+
+    pub fn catalog(&self) -> &[&'static Check] {
+        &self.catalog
+    }
+
+    /// Checks that the caller holds at least `needed`.
+    pub fn require(&self, caller: &Caller, needed: Role) -> Result<Role, ServiceError> {
+        match role_of(caller, &self.config().config.roles, self.daemon_uid) {
+            Some(r) if r >= needed => Ok(r),
+            _ => Err(ServiceError::PermissionDenied {
+                caller: caller.to_string(),
+                needed,
+            }),
+        }
+    }
+
+    pub fn get_posture(&self, caller: &Caller) -> Result<Arc<Snapshot>, ServiceError> {
+        self.require(caller, Role::Reader)?;
+        Ok(self.snapshot())
+    }
+
+    pub fn list_checks(&self, caller: &Caller) -> Result<&[&'static Check], ServiceError> {
+        self.require(caller, Role::Reader)?;
+        Ok(&self.catalog)
+    }
+
+    /// The latest attestation, or a fresh one bound to `nonce`, in the requested form.
+    pub async fn get_attestation(
+        self: &Arc<Self>,
+        caller: &Caller,
+        nonce: Option<String>,
+        format: Format,
+    ) -> Result<(String, String), ServiceError> {
+        self.require(caller, Role::Reader)?;
+        let snap = match nonce {
+            None => self.snapshot(),
+            Some(n) => {
+                crate::cli::parse_nonce(&n).map_err(ServiceError::InvalidArgument)?;
+                let me = Arc::clone(self);
+                tokio::task::spawn_blocking(move || me.resign(Some(n)))
+                    .await
+                    .map_err(internal)??
+            }
+        };
+        let signer = self.signer();
+        let text = match format {
+            Format::Json => snap.attestation_json.clone(),
+            other => signer
+                .render(&snap.attestation, other)
+                .map_err(ServiceError::Internal)?,
+        };
+        Ok((text, snap.attestation_digest.clone()))
+    }
+
+    /// Runs an assessment now (all domains, or those named) and returns the new snapshot.
+    pub async fn assess(
+        self: &Arc<Self>,
+        caller: &Caller,
+        domains: &[String],
+    ) -> Result<Arc<Snapshot>, ServiceError> {
+        self.require(caller, Role::Operator)?;
+        let domains = if domains.is_empty() {
+            Domain::ALL.to_vec()
+        } else {
+            domains
+                .iter()
+                .map(|d| {
+                    Domain::parse(d).ok_or_else(|| {
+                        ServiceError::InvalidArgument(format!("{d:?} is not a domain id"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        self.take_assess_token(caller)?;
+        self.run(domains).await
+    }
+
+    /// Runs the named domains (used by `Assess` and the scheduler), one run at a time.
+    pub async fn run(
+        self: &Arc<Self>,
+        domains: Vec<Domain>,
+    ) -> Result<Arc<Snapshot>, ServiceError> {
+        let _one_at_a_time = self.assess_lock.lock().await;
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || me.assess_now(&domains))
+            .await
+            .map_err(internal)?
+    }
+
+    /// Re-signs the current posture (before it expires, or with a nonce).
+    pub async fn refresh_attestation(self: &Arc<Self>) -> Result<Arc<Snapshot>, ServiceError> {
+        let _one_at_a_time = self.assess_lock.lock().await;
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || me.resign(None))
+            .await
+            .map_err(internal)?
+    }
+
+    pub fn authorize(
+        &self,
+        caller: &Caller,
+        action: &str,
+        min_tier: Option<Tier>,
+    ) -> Result<(Decision, Arc<Snapshot>), ServiceError> {
+        self.require(caller, Role::Reader)?;
+        if action.is_empty()
+            || action.len() > 128
+            || !action
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-:/".contains(c))
+        {
+            return Err(ServiceError::InvalidArgument(format!(
+                "{action:?} is not an action name (letters, digits and ._-:/, at most 128)"
+            )));
+        }
+        let snap = self.snapshot();
+        let decision = authorize::decide(
+            &self.config().config.policy,
+            action,
+            min_tier,
+            &snap.posture,
+            snap.age(),
+        );
+        Ok((decision, snap))
+    }
+
+    /// Re-reads the config file. A bad file keeps the running config and says why.
+    pub fn reload(&self, caller: &Caller) -> Result<String, ServiceError> {
+        self.require(caller, Role::Admin)?;
+        self.reload_config()
+    }
+
+    /// Reload without a caller (SIGHUP).
+    pub fn reload_config(&self) -> Result<String, ServiceError> {
+        let ids: Vec<&str> = self.catalog.iter().map(|c| c.id).collect();
+        let fresh = config::load(self.config_path.as_deref(), &ids)
+            .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
+        let old = self.config();
+        let mut fresh = fresh;
+        // Paths that the running daemon has bound or opened do not change on reload.
+        fresh.config.state_dir = old.config.state_dir.clone();
+        fresh.config.socket = old.config.socket.clone();
+        fresh.dev_mode = old.dev_mode;
+        let digest = fresh.digest();
+        if let Ok(mut l) = self.loaded.write() {
+            *l = Arc::new(fresh);
+        }
+        Ok(digest)
+    }
+
+    /// Replaces the signing key, keeping the old public key for history.
+    pub async fn rotate_key(
+        self: &Arc<Self>,
+        caller: &Caller,
+    ) -> Result<(String, String), ServiceError> {
+        self.require(caller, Role::Admin)?;
+        let _one_at_a_time = self.assess_lock.lock().await;
+        let dir = attest::keys_dir(&self.state_dir);
+        let (old, new) = keyfiles::rotate(&dir).map_err(internal)?;
+        let signer = Signer::from_state_dir(&dir).map_err(internal)?;
+        if let Ok(mut s) = self.signer.write() {
+            *s = Arc::new(signer);
+        }
+        if let Ok(mut k) = self.keys.write()
+            && !k.contains(&new)
+        {
+            k.push(new.clone());
+        }
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || me.resign(None))
+            .await
+            .map_err(internal)??;
+        Ok((new.kid().to_owned(), old.kid().to_owned()))
+    }
+
+    fn signer(&self) -> Arc<Signer> {
+        self.signer
+            .read()
+            .map(|s| Arc::clone(&s))
+            .unwrap_or_else(|e| Arc::clone(&e.into_inner()))
+    }
+
+    fn take_assess_token(&self, caller: &Caller) -> Result<(), ServiceError> {
+        let cfg = self.config();
+        let (per_min, burst) = (
+            f64::from(cfg.config.server.assess_per_minute),
+            f64::from(cfg.config.server.assess_burst),
+        );
+        let mut buckets = self.limiter.lock().map_err(internal)?;
+        let b = buckets.entry(caller.uid).or_insert(Bucket {
+            tokens: burst,
+            at: Instant::now(),
+        });
+        let now = Instant::now();
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * per_min / 60.0).min(burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait = ((1.0 - b.tokens) * 60.0 / per_min).ceil() as u64;
+            Err(ServiceError::RateLimited {
+                caller: caller.to_string(),
+                retry_after_secs: wait.max(1),
+            })
+        }
+    }
+
+    /// Runs the checks of `domains` (skipping backed-off ones), merges them into the
+    /// latest results, scores, stores, signs and publishes. Blocking.
+    fn assess_now(&self, domains: &[Domain]) -> Result<Arc<Snapshot>, ServiceError> {
+        if let Ok(mut b) = self.busy_since.lock() {
+            *b = Some(Instant::now());
+        }
+        let result = self.assess_inner(domains);
+        if let Ok(mut b) = self.busy_since.lock() {
+            *b = None;
+        }
+        result
+    }
+
+    fn assess_inner(&self, domains: &[Domain]) -> Result<Arc<Snapshot>, ServiceError> {
+        let loaded = self.config();
+        let backed_off = self.backed_off();
+        let due: Vec<&'static Check> = self
+            .catalog
+            .iter()
+            .copied()
+            .filter(|c| domains.contains(&c.domain) && !backed_off.contains(&c.id))
+            .collect();
+        let setup = crate::cli::setup(&loaded, self.host_root.as_deref(), &self.catalog)
+            .map_err(internal)?;
+        let plan = Plan {
+            checks: &due,
+            waivers: &loaded.config.waivers,
+            weights: &loaded.config.scoring.domain_weights,
+            timeout: Duration::from_millis(loaded.config.limits.check_timeout_ms),
+            today: Date::of(SystemTime::now()),
+        };
+        let fresh = engine::assess(Arc::clone(&setup.facts), &plan);
+        self.note_timeouts(&fresh.runs);
+        let mut runs = self.runs.lock().map_err(internal)?;
+        let mut changed = Vec::new();
+        for r in fresh.runs {
+            if runs
+                .get(r.check.id)
+                .is_none_or(|old| old.status != r.status)
+            {
+                changed.push(r.check.id.to_owned());
+            }
+            runs.insert(r.check.id, r);
+        }
+        for id in &backed_off {
+            if let Some(r) = runs.get_mut(id) {
+                r.status = Status::Error;
+                r.error_kind = Some(ErrorKind::Timeout);
+                r.reason = Some("skipped: backed off after repeated timeouts".into());
+            }
+        }
+        let merged: Vec<CheckRun> = self
+            .catalog
+            .iter()
+            .filter_map(|c| runs.get(c.id).cloned())
+            .collect();
+        drop(runs);
+        let assessment = engine::summarize(
+            merged,
+            &loaded.config.scoring.domain_weights,
+            fresh.coverage,
+            fresh.caps,
+            fresh.duration,
+        );
+        let posture = PostureDoc::build(&assessment, &setup.context);
+        if let Ok(mut h) = self.host.write() {
+            *h = setup.host.clone();
+        }
+        if let Ok(store) = self.store.lock() {
+            let json = serde_json::to_string(&posture).unwrap_or_default();
+            store
+                .record_assessment(
+                    &posture.generated_at,
+                    posture.trust_tier.id(),
+                    posture.overall_score,
+                    &json,
+                )
+                .map_err(internal)?;
+        }
+        self.publish(posture, None, changed, Instant::now())
+    }
+
+    fn resign(&self, nonce: Option<String>) -> Result<Arc<Snapshot>, ServiceError> {
+        let current = self.snapshot();
+        self.publish(
+            current.posture.clone(),
+            nonce,
+            Vec::new(),
+            current.assessed_at,
+        )
+    }
+
+    /// Signs `posture` into the chain and makes it the current snapshot.
+    fn publish(
+        &self,
+        posture: PostureDoc,
+        nonce: Option<String>,
+        changed: Vec<String>,
+        assessed_at: Instant,
+    ) -> Result<Arc<Snapshot>, ServiceError> {
+        let signer = self.signer();
+        let keys = self.keys.read().map(|k| k.clone()).unwrap_or_default();
+        let host = self.host.read().map(|h| h.clone()).map_err(internal)?;
+        let validity = Duration::from_secs(self.config().config.attestation.validity_secs);
+        let attestation = {
+            let mut store = self.store.lock().map_err(internal)?;
+            store
+                .append(&keys, |link| {
+                    signer.sign(attest::unsigned(
+                        &posture,
+                        &host,
+                        link,
+                        SystemTime::now(),
+                        validity,
+                        nonce,
+                    ))
+                })
+                .map_err(internal)?
+        };
+        let attestation_json = signer
+            .render(&attestation, Format::Json)
+            .map_err(ServiceError::Internal)?;
+        let attestation_digest = attestation.digest().map_err(internal)?;
+        let snap = Arc::new(Snapshot {
+            posture,
+            attestation,
+            attestation_json,
+            attestation_digest,
+            assessed_at,
+            changed_checks: changed,
+        });
+        self.latest.send_replace(Arc::clone(&snap));
+        Ok(snap)
+    }
+
+    fn note_timeouts(&self, runs: &[CheckRun]) {
+        let Ok(mut t) = self.timeouts.lock() else {
+            return;
+        };
+        for r in runs {
+            if r.error_kind == Some(ErrorKind::Timeout) {
+                *t.entry(r.check.id).or_insert(0) += 1;
+            } else {
+                t.remove(r.check.id);
+            }
+        }
+    }
+
+    /// Checks that timed out too often in a row: skipped for a while so they cannot
+    /// hold up every run. Each skipped run counts down their penalty.
+    fn backed_off(&self) -> Vec<&'static str> {
+        let Ok(mut t) = self.timeouts.lock() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (id, n) in t.iter_mut() {
+            if *n >= TIMEOUTS_BEFORE_BACKOFF {
+                let penalty = (1u32 << (*n - TIMEOUTS_BEFORE_BACKOFF).min(5)).min(MAX_BACKOFF_RUNS);
+                if *n < TIMEOUTS_BEFORE_BACKOFF + penalty {
+                    out.push(*id);
+                }
+                *n += 1;
+            }
+        }
+        out
+    }
+}
+
+fn placeholder_posture() -> PostureDoc {
+    PostureDoc {
+        schema: crate::posture::SCHEMA,
+        agent_id: String::new(),
+        hostname: String::new(),
+        host_root: String::new(),
+        generated_at: String::new(),
+        trust_tier: Tier::Untrusted,
+        overall_score: 0,
+        score_capped: false,
+        critical_failures: Vec::new(),
+        domains: BTreeMap::new(),
+        checks: Vec::new(),
+        waived: Vec::new(),
+        coverage: crate::posture::CoverageDoc {
+            mode: "full",
+            notes: Vec::new(),
+        },
+        limits_reached: Vec::new(),
+        catalog_digest: String::new(),
+        config_digest: String::new(),
+        checks_digest: String::new(),
+    }
+}
+
+fn placeholder_attestation() -> Attestation {
+    Attestation {
+        version: 1,
+        agent_id: String::new(),
+        host: HostIdentity {
+            hostname: String::new(),
+            machine_id_sha256: String::new(),
+            boot_id: String::new(),
+        },
+        timestamp: String::new(),
+        expires_at: String::new(),
+        seq: 0,
+        prev: String::new(),
+        nonce: None,
+        epoch_start: None,
+        posture: clawsec_proto::attestation::PostureSummary {
+            trust_tier: String::new(),
+            overall_score: 0,
+            domains: BTreeMap::new(),
+            critical_failures: Vec::new(),
+            waived: Vec::new(),
+        },
+        checks_digest: String::new(),
+        catalog_digest: String::new(),
+        config_digest: String::new(),
+        key_id: String::new(),
+        alg: String::new(),
+        signature: String::new(),
+    }
+}
