@@ -1,6 +1,7 @@
 //! The `clawsecd` command line: argument parsing and the one-shot modes
 //! (`--assess-only`, `--check-config`, `--list-checks`).
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use clap::Parser;
 use clawsec_proto::time::Date;
 
+use crate::baseline::{Baselines, Items};
 use crate::checks::{self, Check};
 use crate::config::{self, ConfigError, Loaded};
 use crate::engine::{self, Plan};
@@ -53,6 +55,15 @@ pub struct Cli {
     /// Print the check catalogue without running anything.
     #[arg(long)]
     pub list_checks: bool,
+
+    /// Run one assessment and approve what the drift checks observed as their baseline
+    /// (offline equivalent of `clawsecctl baseline approve`).
+    #[arg(long)]
+    pub approve_baseline: bool,
+
+    /// With --approve-baseline: approve only this drift check's baseline.
+    #[arg(long, value_name = "ID", requires = "approve_baseline")]
+    pub check: Option<String>,
 }
 
 const EXAMPLES: &str = "\
@@ -62,6 +73,7 @@ Examples:
   clawsecd --assess-only --host-root /mnt/img  assess a mounted host image
   clawsecd --check-config --config ./clawsecd.toml
   clawsecd --list-checks
+  clawsecd --approve-baseline --check INT-002  accept the current instruction files
 
 Exit status: 0 when the command ran (whatever the tier), 1 when it could not run,
 2 on a usage error.";
@@ -79,6 +91,10 @@ pub enum Error {
         "the long-running daemon is not built yet; run `clawsecd --assess-only` for a one-shot assessment"
     )]
     DaemonNotBuilt,
+    #[error(transparent)]
+    Baseline(#[from] crate::baseline::BaselineError),
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Runs the command line and maps the result to an exit status.
@@ -102,6 +118,9 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
     if cli.check_config {
         println!("{}: ok", loaded.source);
         return Ok(());
+    }
+    if cli.approve_baseline {
+        return approve_baseline(cli, &loaded, &catalog);
     }
     if cli.assess_only {
         return assess_only(cli, loaded, &catalog);
@@ -215,7 +234,24 @@ pub fn assess(
     host_root: Option<&Path>,
     catalog: &[&'static Check],
 ) -> Result<(PostureDoc, Duration), Error> {
-    let setup = setup(loaded, host_root, catalog)?;
+    let (doc, took, _) = assess_with_baselines(loaded, host_root, catalog, None)?;
+    Ok((doc, took))
+}
+
+// --- baselines for drift checks (checks-b) ---
+
+/// Runs one assessment with the approved baselines drift checks compare against, and
+/// returns what the drift checks observed (by check id) beside the document.
+pub fn assess_with_baselines(
+    loaded: &Loaded,
+    host_root: Option<&Path>,
+    catalog: &[&'static Check],
+    baselines: Option<Baselines>,
+) -> Result<(PostureDoc, Duration, BTreeMap<String, Items>), Error> {
+    let mut setup = setup(loaded, host_root, catalog)?;
+    if let (Some(b), Some(facts)) = (baselines, Arc::get_mut(&mut setup.facts)) {
+        facts.set_baselines(b);
+    }
     let plan = Plan {
         checks: catalog,
         waivers: &loaded.config.waivers,
@@ -223,15 +259,91 @@ pub fn assess(
         timeout: Duration::from_millis(loaded.config.limits.check_timeout_ms),
         today: Date::of(SystemTime::now()),
     };
-    let assessment = engine::assess(setup.facts, &plan);
+    let assessment = engine::assess(Arc::clone(&setup.facts), &plan);
     Ok((
         PostureDoc::build(&assessment, &setup.context),
         assessment.duration,
+        setup.facts.take_observed(),
     ))
 }
 
+/// The baselines of the configured host, or `None` when `--host-root` points at another
+/// tree (a mounted image): a baseline describes one host and is neither applied to nor
+/// recorded from another.
+fn baselines_for(cli: &Cli, loaded: &Loaded) -> Result<Option<Baselines>, Error> {
+    if let Some(flag) = &cli.host_root {
+        let canon = |p: &Path| std::fs::canonicalize(p).ok();
+        if canon(flag).is_none() || canon(flag) != canon(&loaded.config.host_root) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(Baselines::load(&loaded.config.state_dir)?))
+}
+
+/// Records the first baseline of every drift check that has none yet. A failure to write
+/// is reported but does not fail the assessment it follows.
+fn record_first_baselines(
+    loaded: &Loaded,
+    mut baselines: Baselines,
+    observed: BTreeMap<String, Items>,
+) {
+    let mut changed = false;
+    for (check, items) in observed {
+        if baselines.get(&check).is_none() {
+            baselines.checks.insert(check, items);
+            changed = true;
+        }
+    }
+    if changed && let Err(e) = baselines.save(&loaded.config.state_dir) {
+        eprintln!("clawsecd: warning: {e}");
+    }
+}
+
+/// `--approve-baseline [--check ID]`: assess, then approve what drift checks observed.
+fn approve_baseline(cli: &Cli, loaded: &Loaded, catalog: &[&'static Check]) -> Result<(), Error> {
+    let Some(mut baselines) = baselines_for(cli, loaded)? else {
+        return Err(Error::Usage(
+            "baselines belong to the configured host_root; set host_root in the config \
+             instead of passing a different --host-root"
+                .into(),
+        ));
+    };
+    let (_, _, observed) = assess_with_baselines(loaded, cli.host_root.as_deref(), catalog, None)?;
+    if let Some(id) = &cli.check
+        && !observed.contains_key(id)
+    {
+        return Err(Error::Usage(format!(
+            "{id} is not a drift check; drift checks: {}",
+            observed.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let mut approved = Vec::new();
+    for (check, items) in observed {
+        if cli.check.as_ref().is_none_or(|id| *id == check) {
+            approved.push(format!("{check} ({} items)", items.len()));
+            baselines.checks.insert(check, items);
+        }
+    }
+    baselines.save(&loaded.config.state_dir)?;
+    println!(
+        "approved baseline in {}: {}",
+        Baselines::path(&loaded.config.state_dir).display(),
+        approved.join(", ")
+    );
+    Ok(())
+}
+
 fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<(), Error> {
-    let (doc, took) = assess(&loaded, cli.host_root.as_deref(), catalog)?;
+    let baselines = baselines_for(cli, &loaded)?;
+    let (doc, took, observed) = assess_with_baselines(
+        &loaded,
+        cli.host_root.as_deref(),
+        catalog,
+        baselines.clone(),
+    )?;
+    if let Some(b) = baselines {
+        record_first_baselines(&loaded, b, observed);
+    }
     let mut out = std::io::stdout().lock();
     if cli.json {
         writeln!(

@@ -9,6 +9,7 @@
 //! Nothing in this crate prints, logs or stores a secret's value: secrets leave
 //! [`secrets`] only as fingerprints, and evidence text is scrubbed when built.
 
+pub mod baseline;
 pub mod checks;
 pub mod cli;
 pub mod config;

@@ -517,6 +517,7 @@ mod tests {
         for (what, re) in skills::PIPE_TO_SHELL_PATTERNS
             .iter()
             .chain(incident::REVERSE_SHELL_PATTERNS)
+            .chain(incident::MINER_PATTERNS)
         {
             assert!(regex::Regex::new(re).is_ok(), "{what}: {re}");
         }
