@@ -518,6 +518,9 @@ mod tests {
             .iter()
             .chain(incident::REVERSE_SHELL_PATTERNS)
             .chain(incident::MINER_PATTERNS)
+            .chain(skills::DANGEROUS_CODE_PATTERNS)
+            .chain(skills::REMOTE_INSTRUCTION_PATTERNS)
+            .chain(skills::SECRET_SOURCES)
         {
             assert!(regex::Regex::new(re).is_ok(), "{what}: {re}");
         }

@@ -4,8 +4,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use std::path::{Component, Path, PathBuf};
+
 use super::{Check, Domain, Evidence, Findings, Outcome, Severity};
-use crate::facts::Facts;
+use crate::facts::{Facts, Transport};
 use crate::probe::Kind;
 
 pub(super) const CHECKS: &[Check] = &[
@@ -49,6 +51,160 @@ pub(super) const CHECKS: &[Check] = &[
         ],
         run: no_hidden_unicode,
     },
+    Check {
+        id: "SKL-003",
+        domain: Domain::Skills,
+        severity: Severity::Medium,
+        title: "Every skill has a SKILL.md with name and description",
+        rationale: "A skill directory without a SKILL.md, or whose frontmatter lacks `name` or \
+            `description`, is not a skill any client loads the documented way: it is leftover, \
+            half-installed or hand-crafted, and nobody has reviewed what it is for.",
+        remediation: "Give the skill a SKILL.md that starts with a `---` block holding `name:` and \
+            `description:`, or remove the directory.",
+        references: &[
+            "https://agentskills.io/specification",
+            "https://docs.anthropic.com/en/docs/claude-code/skills",
+        ],
+        reads: &[
+            "~/.openclaw/skills/**",
+            "~/.openclaw/workspace/skills/**",
+            "~/.claude/skills/**",
+            "~/.agents/skills/**",
+            "~/.codex/skills/**",
+            "~/.gemini/skills/**",
+        ],
+        run: skills_have_manifests,
+    },
+    Check {
+        id: "SKL-004",
+        domain: Domain::Skills,
+        severity: Severity::Critical,
+        title: "Skill scripts hold no obfuscated execution, miners or credential theft",
+        rationale: "Malicious skills hide their payload in the scripts beside SKILL.md: `eval` of \
+            base64, a crypto-miner's pool URL, or code that reads SSH keys, cloud credentials or \
+            the whole environment and sends them to a server.",
+        remediation: "Remove the skill, rotate every credential the agent's user could read, and \
+            report the skill to its registry.",
+        references: &[
+            "CWE-506",
+            "CWE-95",
+            "MITRE ATT&CK T1552.001",
+            "MITRE ATT&CK T1027",
+        ],
+        reads: &[
+            "~/.openclaw/skills/**",
+            "~/.openclaw/workspace/skills/**",
+            "~/.claude/skills/**",
+            "~/.agents/skills/**",
+            "~/.codex/skills/**",
+            "~/.gemini/skills/**",
+        ],
+        run: no_dangerous_code,
+    },
+    Check {
+        id: "SKL-005",
+        domain: Domain::Skills,
+        severity: Severity::High,
+        title: "Skill files do not resolve outside the skill directories",
+        rationale: "A symlink inside a skill that points at ~/.ssh, /etc or another project makes \
+            the agent read (and a skill's scripts use) files nobody reviewed as part of the \
+            skill, or hands a secret to whoever wrote the skill.",
+        remediation: "Replace the symlink with the reviewed file itself, or remove the skill.",
+        references: &["CWE-59", "CWE-22"],
+        reads: &[
+            "~/.openclaw/skills/**",
+            "~/.openclaw/workspace/skills/**",
+            "~/.claude/skills/**",
+            "~/.agents/skills/**",
+            "~/.codex/skills/**",
+            "~/.gemini/skills/**",
+        ],
+        run: no_links_out_of_skills,
+    },
+    Check {
+        id: "SKL-006",
+        domain: Domain::Skills,
+        severity: Severity::High,
+        title: "Skills carry no binaries, archives or disguised files",
+        rationale: "A skill is text a human can review. An ELF or PE binary, an archive or a \
+            file whose content does not match its extension cannot be reviewed and is how \
+            malicious skills ship their second stage.",
+        remediation: "Remove the binary or archive; if the skill needs a tool, install it from \
+            the system's package manager and reference it by name.",
+        references: &["CWE-506", "CWE-434"],
+        reads: &[
+            "~/.openclaw/skills/**",
+            "~/.openclaw/workspace/skills/**",
+            "~/.claude/skills/**",
+            "~/.agents/skills/**",
+            "~/.codex/skills/**",
+            "~/.gemini/skills/**",
+        ],
+        run: no_binaries_in_skills,
+    },
+    Check {
+        id: "SKL-007",
+        domain: Domain::Skills,
+        severity: Severity::High,
+        title: "MCP filesystem servers are not given / or a whole home",
+        rationale: "A filesystem MCP server rooted at `/` or a home directory lets the model (and \
+            any prompt injection) read SSH keys, cloud credentials and browser profiles, and \
+            write shell start-up files.",
+        remediation: "Give the filesystem server only the project directories it needs.",
+        references: &[
+            "CWE-552",
+            "https://github.com/modelcontextprotocol/servers/tree/main/src/filesystem",
+        ],
+        reads: &[
+            "~/.claude.json",
+            "~/.cursor/mcp.json",
+            "~/.codeium/windsurf/mcp_config.json",
+            "~/.config/Code/User/mcp.json",
+            "~/.gemini/settings.json",
+            "~/.codex/config.toml",
+            "/etc/claude-code/managed-mcp.json",
+        ],
+        run: filesystem_servers_scoped,
+    },
+    Check {
+        id: "SKL-008",
+        domain: Domain::Skills,
+        severity: Severity::High,
+        title: "Skills do not fetch their instructions from URLs at run time",
+        rationale: "A skill that tells the agent to fetch and follow instructions from a URL is \
+            whatever that server says today: it passes review and turns malicious later.",
+        remediation: "Copy the instructions into the skill (reviewed and pinned), or remove it.",
+        references: &["CWE-829", "MITRE ATLAS AML.T0051"],
+        reads: &[
+            "~/.openclaw/skills/**",
+            "~/.openclaw/workspace/skills/**",
+            "~/.claude/skills/**",
+            "~/.agents/skills/**",
+            "~/.codex/skills/**",
+            "~/.gemini/skills/**",
+        ],
+        run: no_remote_instructions,
+    },
+    Check {
+        id: "SKL-009",
+        domain: Domain::Skills,
+        severity: Severity::Medium,
+        title: "No skill impersonates a vendor or a popular skill",
+        rationale: "Typosquats and vendor-looking names (\"anthropic-tools\", \"official-openai\", \
+            \"github-x7k2\") are how malicious skills get installed in place of the real one.",
+        remediation: "Check where the skill came from; install vendor skills only from the \
+            vendor's own repository and remove look-alikes.",
+        references: &["CWE-1357", "MITRE ATT&CK T1036.005"],
+        reads: &[
+            "~/.openclaw/skills/**",
+            "~/.openclaw/workspace/skills/**",
+            "~/.claude/skills/**",
+            "~/.agents/skills/**",
+            "~/.codex/skills/**",
+            "~/.gemini/skills/**",
+        ],
+        run: no_impersonation,
+    },
 ];
 
 pub(super) const PIPE_TO_SHELL_PATTERNS: &[(&str, &str)] = &[
@@ -67,6 +223,10 @@ pub(super) const PIPE_TO_SHELL_PATTERNS: &[(&str, &str)] = &[
     (
         "download piped into an interpreter",
         r"\b(?:curl|wget)\b[^|\n]*\|\s*(?:python3?|perl|ruby|node)\b",
+    ),
+    (
+        "password-protected archive",
+        r"\bunzip\s+(?:-\S+\s+)*-P\s*\S|\b7za?\s+[xe]\b[^\n]*\s-p\S",
     ),
 ];
 
@@ -94,6 +254,8 @@ fn skill_texts(
             match f.fs.read(&path) {
                 Ok(bytes) if bytes.contains(&0) => {}
                 Ok(bytes) => each(&path, &String::from_utf8_lossy(&bytes), out),
+                // A dangling link gives the agent nothing to read either.
+                Err(e) if e.is_not_found() && kind == Kind::Symlink => {}
                 Err(e) => out.probe_error(&e),
             }
         }
@@ -161,4 +323,532 @@ fn no_hidden_unicode(f: &Facts) -> Outcome {
         }
     }
     out.finish("no skills or instruction files were found")
+}
+
+/// The `key: value` pairs of a SKILL.md's leading `---` frontmatter block, or why there
+/// is none. Only the simple YAML subset skills use is understood: a value on the key's
+/// line, or a block (`>`/`|`) continued on indented lines.
+pub(super) fn frontmatter(text: &str) -> Result<Vec<(String, String)>, &'static str> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text.lines();
+    if lines.next().map(str::trim_end) != Some("---") {
+        return Err("does not start with a --- frontmatter block");
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for line in lines {
+        if line.trim_end() == "---" {
+            return Ok(pairs);
+        }
+        if line.starts_with([' ', '\t']) {
+            // Continuation of the previous key's block value.
+            if let Some((_, v)) = pairs.last_mut() {
+                v.push(' ');
+                v.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            let v = v.trim().trim_matches(['"', '\'']);
+            let v = if matches!(v, ">" | "|" | ">-" | "|-") {
+                ""
+            } else {
+                v
+            };
+            pairs.push((k.trim().to_owned(), v.to_owned()));
+        }
+    }
+    Err("frontmatter block is not closed with ---")
+}
+
+fn field<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+fn skills_have_manifests(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let (dirs, errors) = f.skill_dirs();
+    errors.iter().for_each(|e| out.probe_error(e));
+    for skill in dirs {
+        let path = skill.dir.join("SKILL.md");
+        let text = match f.fs.read_text(&path) {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => {
+                out.finding(Evidence::at(&skill.dir, "skill directory has no SKILL.md"));
+                continue;
+            }
+            Err(e) => {
+                out.probe_error(&e);
+                continue;
+            }
+        };
+        match frontmatter(&text) {
+            Err(why) => out.finding(Evidence::at(&path, why).line(1)),
+            Ok(pairs) => {
+                let missing: Vec<&str> = ["name", "description"]
+                    .into_iter()
+                    .filter(|k| field(&pairs, k).is_none())
+                    .collect();
+                if missing.is_empty() {
+                    out.ok(Evidence::at(&path, "frontmatter has name and description"));
+                } else {
+                    out.finding(
+                        Evidence::at(
+                            &path,
+                            format!("frontmatter lacks {}", missing.join(" and ")),
+                        )
+                        .line(1),
+                    );
+                }
+            }
+        }
+    }
+    out.finish("no skills are installed")
+}
+
+/// Scripts: by extension, or any file starting with a shebang.
+fn is_script(path: &Path, text: &str) -> bool {
+    const EXT: &[&str] = &[
+        "js", "mjs", "cjs", "ts", "mts", "py", "sh", "bash", "zsh", "rb", "pl", "ps1",
+    ];
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXT.contains(&e))
+        || text.starts_with("#!")
+}
+
+pub(super) const DANGEROUS_CODE_PATTERNS: &[(&str, &str)] = &[
+    (
+        "executes decoded data",
+        r"\b(?:eval|exec|Function)\s*\(\s*(?:atob|Buffer\.from|base64\.b64decode|b64decode|codecs\.decode|zlib\.decompress|bytes\.fromhex|marshal\.loads|__import__\(['\x22]base64)",
+    ),
+    (
+        "executes decoded data",
+        r"\beval\s+[\x22']?\$\((?:echo|printf)\b[^)]*\|\s*(?:base64\s+(?:-d|--decode)|xxd\s+-r)",
+    ),
+    (
+        "crypto-miner",
+        r"(?i)stratum\d?\+(?:tcp|ssl|tls)://|\bxmrig\b|--donate-level\b|\bcoinhive\b|\bcryptonight\b",
+    ),
+];
+
+/// What a script reads that is worth stealing.
+pub(super) const SECRET_SOURCES: &[(&str, &str)] = &[
+    (
+        "SSH keys",
+        r"\.ssh/(?:id_|authorized_keys|known_hosts)|\.ssh['\x22]|\bid_(?:rsa|ed25519|ecdsa)\b",
+    ),
+    (
+        "cloud credentials",
+        r"\.aws/credentials|\.config/gcloud|\.azure/|\.kube/config|\.docker/config\.json",
+    ),
+    (
+        "agent credentials",
+        r"\.openclaw/credentials|\.claude\.json|\.config/gh/hosts\.yml|\.netrc\b|\.git-credentials",
+    ),
+    (
+        "the whole environment",
+        r"JSON\.stringify\(\s*process\.env\s*\)|Object\.(?:entries|keys|values)\(\s*process\.env\s*\)|\bdict\(\s*os\.environ\s*\)|os\.environ\.(?:items|copy)\(\)|\bprintenv\s*\||\benv\s*\|\s*(?:curl|wget|nc|base64|gzip)\b",
+    ),
+    (
+        "browser or wallet data",
+        r"(?i)Login Data|Cookies\.sqlite|\.mozilla/firefox|google-chrome/Default|wallet\.dat|\.electrum",
+    ),
+];
+
+/// A network send in the same file.
+const NETWORK_SEND: &str = r"\bfetch\s*\(|\baxios\b|\bhttps?\.request\s*\(|XMLHttpRequest|\bWebSocket\s*\(|\brequests\.(?:post|put|get)\s*\(|urllib\.request|\bhttpx\.|\bcurl\b|\bwget\b|\bnc\s+-|/dev/tcp/|discord(?:app)?\.com/api/webhooks|api\.telegram\.org/bot";
+
+static DANGEROUS_CODE: LazyLock<Vec<(&'static str, Regex)>> =
+    LazyLock::new(|| super::compile_patterns(DANGEROUS_CODE_PATTERNS));
+static SECRETS_READ: LazyLock<Vec<(&'static str, Regex)>> =
+    LazyLock::new(|| super::compile_patterns(SECRET_SOURCES));
+static SENDS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(NETWORK_SEND).ok());
+
+fn first_line(text: &str, re: &Regex) -> Option<u32> {
+    text.lines()
+        .position(|l| re.is_match(l))
+        .map(|i| i as u32 + 1)
+}
+
+fn scan_script(path: &Path, text: &str, out: &mut Findings) {
+    if !is_script(path, text) {
+        return;
+    }
+    let mut clean = true;
+    for (what, re) in DANGEROUS_CODE.iter() {
+        if let Some(line) = first_line(text, re) {
+            clean = false;
+            out.finding(Evidence::at(path, *what).line(line));
+        }
+    }
+    let send_line = SENDS.as_ref().and_then(|re| first_line(text, re));
+    if let Some(send) = send_line {
+        for (what, re) in SECRETS_READ.iter() {
+            if let Some(line) = first_line(text, re) {
+                clean = false;
+                out.finding(
+                    Evidence::at(
+                        path,
+                        format!("reads {what} and sends over the network (line {send})"),
+                    )
+                    .line(line),
+                );
+            }
+        }
+    }
+    if clean {
+        out.inspected();
+    }
+}
+
+fn no_dangerous_code(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    skill_texts(f, &mut out, scan_script);
+    out.finish("no skill scripts were found")
+}
+
+/// Lexically resolves a link target against the link's directory (inside the host root,
+/// as the probe layer does: `..` stops at `/`).
+fn resolve_link(link: &Path, target: &Path) -> PathBuf {
+    let base = if target.is_absolute() {
+        PathBuf::from("/")
+    } else {
+        link.parent()
+            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf)
+    };
+    let mut out = base;
+    for c in target.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn no_links_out_of_skills(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let roots = f.skill_roots();
+    for root in &roots {
+        let walk = f.fs.walk(root);
+        walk.errors.iter().for_each(|e| out.probe_error(e));
+        for (path, kind) in walk.files {
+            if kind != Kind::Symlink {
+                out.inspected();
+                continue;
+            }
+            let target = match f.fs.read_link(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    out.probe_error(&e);
+                    continue;
+                }
+            };
+            let resolved = resolve_link(&path, &target);
+            // Installers (e.g. `npx skills`) link one skill into several clients' roots:
+            // a target inside any skill root is fine.
+            if roots.iter().any(|r| resolved.starts_with(r)) {
+                out.ok(Evidence::at(
+                    &path,
+                    format!("links to {}", resolved.display()),
+                ));
+            } else {
+                out.finding(Evidence::at(
+                    &path,
+                    format!(
+                        "symlink resolves outside the skill directories: {} → {}",
+                        target.display(),
+                        resolved.display()
+                    ),
+                ));
+            }
+        }
+    }
+    out.finish("no skills are installed")
+}
+
+/// What the first bytes of a file say it is, when it is not reviewable text.
+fn magic_kind(head: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"\x7fELF", "ELF executable"),
+        (b"MZ", "Windows PE executable"),
+        (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
+        (b"\xca\xfe\xba\xbe", "Mach-O universal binary or Java class"),
+        (b"PK\x03\x04", "zip archive"),
+        (b"\x1f\x8b", "gzip archive"),
+        (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+        (b"Rar!\x1a\x07", "RAR archive"),
+        (b"\xfd7zXZ\x00", "xz archive"),
+        (b"BZh", "bzip2 archive"),
+        (b"\x00asm", "WebAssembly module"),
+    ];
+    if head.len() > 262 && &head[257..262] == b"ustar" {
+        return Some("tar archive");
+    }
+    MAGIC
+        .iter()
+        .find(|(m, _)| head.starts_with(m))
+        .map(|(_, what)| *what)
+}
+
+/// Extensions that name a binary or an archive regardless of content.
+const BINARY_EXTENSIONS: &[&str] = &[
+    "exe", "dll", "so", "dylib", "bin", "elf", "zip", "tar", "tgz", "gz", "xz", "bz2", "7z", "rar",
+    "jar", "whl", "pyc", "wasm", "appimage", "deb", "rpm",
+];
+
+/// Extensions of text files, where binary content is a disguise.
+const TEXT_EXTENSIONS: &[&str] = &[
+    "md", "txt", "json", "yaml", "yml", "toml", "js", "mjs", "cjs", "ts", "py", "sh", "bash", "rb",
+    "pl", "html", "css", "csv", "xml", "ini", "cfg",
+];
+
+fn no_binaries_in_skills(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    for root in f.skill_roots() {
+        let walk = f.fs.walk(&root);
+        walk.errors.iter().for_each(|e| out.probe_error(e));
+        for (path, kind) in walk.files {
+            if kind != Kind::File {
+                continue;
+            }
+            let head = match f.fs.read_head(&path, 512) {
+                Ok(h) => h,
+                Err(e) => {
+                    out.probe_error(&e);
+                    continue;
+                }
+            };
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            let finding = match magic_kind(&head) {
+                // "MZ" also starts ordinary text; only call it PE outside text extensions.
+                Some(what)
+                    if TEXT_EXTENSIONS.contains(&ext.as_str())
+                        && what != "Windows PE executable" =>
+                {
+                    Some(format!("{what} disguised as .{ext}"))
+                }
+                Some("Windows PE executable") if TEXT_EXTENSIONS.contains(&ext.as_str()) => None,
+                Some(what) => Some(what.to_owned()),
+                None if BINARY_EXTENSIONS.contains(&ext.as_str()) => {
+                    Some(format!(".{ext} file (binary or archive by name)"))
+                }
+                None => None,
+            };
+            match finding {
+                Some(what) => out.finding(Evidence::at(&path, what)),
+                None => out.inspected(),
+            }
+        }
+    }
+    out.finish("no skills are installed")
+}
+
+/// Packages of MCP servers that expose a filesystem to the model.
+const FILESYSTEM_SERVERS: &[&str] = &[
+    "server-filesystem",
+    "mcp-server-filesystem",
+    "filesystem-mcp",
+    "mcp-filesystem",
+    "fast-filesystem-mcp",
+    "mcp/filesystem",
+];
+
+/// Why an argument grants too wide a root, if it does.
+fn too_wide(arg: &str, homes: &[PathBuf]) -> Option<String> {
+    let trimmed = arg.trim_end_matches('/');
+    let path = if trimmed.is_empty() { "/" } else { trimmed };
+    if path == "/" {
+        return Some("the whole filesystem (/)".into());
+    }
+    if matches!(path, "~" | "$HOME" | "${HOME}" | "/home") {
+        return Some(format!("a whole home directory ({path})"));
+    }
+    homes
+        .iter()
+        .any(|h| Path::new(path) == h)
+        .then(|| format!("a whole home directory ({path})"))
+}
+
+fn filesystem_servers_scoped(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let inv = f.mcp();
+    inv.errors.iter().for_each(|p| out.problem(p));
+    let homes: Vec<PathBuf> = f.homes().iter().map(|h| h.path.clone()).collect();
+    for cfg in &inv.configs {
+        for s in &cfg.servers {
+            let Transport::Stdio { command, args, .. } = &s.transport else {
+                continue;
+            };
+            let is_fs = std::iter::once(command)
+                .chain(args)
+                .any(|a| FILESYSTEM_SERVERS.iter().any(|p| a.contains(p)));
+            if !is_fs {
+                continue;
+            }
+            // Docker-wrapped servers mount the root: `-v /:/data` or `src=/,` style.
+            let roots = args.iter().filter_map(|a| {
+                let mount = a
+                    .split_once(":/")
+                    .map(|(src, _)| src)
+                    .filter(|src| src.starts_with(['/', '~', '$']))
+                    .or_else(|| {
+                        a.split(',').find_map(|kv| {
+                            kv.strip_prefix("src=")
+                                .or_else(|| kv.strip_prefix("source="))
+                        })
+                    });
+                too_wide(a, &homes).or_else(|| mount.and_then(|m| too_wide(m, &homes)))
+            });
+            let wide: Vec<String> = roots.collect();
+            let line = s.line.unwrap_or(1);
+            if wide.is_empty() {
+                out.ok(Evidence::at(&cfg.path, format!("server {:?}: scoped", s.name)).line(line));
+            } else {
+                out.finding(
+                    Evidence::at(
+                        &cfg.path,
+                        format!("server {:?} exposes {}", s.name, wide.join(", ")),
+                    )
+                    .line(line),
+                );
+            }
+        }
+    }
+    out.finish("no filesystem MCP server is configured")
+}
+
+pub(super) const REMOTE_INSTRUCTION_PATTERNS: &[(&str, &str)] = &[
+    (
+        "instructions fetched from a URL",
+        r"(?i)\b(?:fetch|read|follow|load|download|retrieve|get|obey|execute)\b[^\n]{0,80}\b(?:instructions?|rules|steps|prompt|directions|guidance|commands)\b[^\n]{0,60}https?://",
+    ),
+    (
+        "instructions fetched from a URL",
+        r"(?i)\b(?:fetch|read|follow|load|download|retrieve|get|obey|execute)\b[^\n]{0,60}https?://\S+[^\n]{0,40}\b(?:and|then)\s+(?:follow|obey|execute|do what|apply)\b",
+    ),
+];
+
+static REMOTE_INSTRUCTIONS: LazyLock<Vec<(&'static str, Regex)>> =
+    LazyLock::new(|| super::compile_patterns(REMOTE_INSTRUCTION_PATTERNS));
+
+fn no_remote_instructions(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    skill_texts(f, &mut out, |path, text, out| {
+        let is_md = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("md"));
+        if !is_md {
+            return;
+        }
+        let mut clean = true;
+        for (i, line) in text.lines().enumerate() {
+            if let Some((what, _)) = REMOTE_INSTRUCTIONS.iter().find(|(_, re)| re.is_match(line)) {
+                clean = false;
+                let shown: String = line.trim().chars().take(160).collect();
+                out.finding(Evidence::at(path, format!("{what}: {shown}")).line(i as u32 + 1));
+            }
+        }
+        if clean {
+            out.inspected();
+        }
+    });
+    out.finish("no skills are installed")
+}
+
+/// Vendor words a third-party skill has no business using in its name.
+const VENDOR_WORDS: &[&str] = &["official", "verified", "anthropic", "openai"];
+
+/// Widely installed skills, the usual targets of look-alike names.
+const POPULAR_SKILLS: &[&str] = &[
+    "pdf",
+    "docx",
+    "xlsx",
+    "pptx",
+    "skill-creator",
+    "mcp-builder",
+    "frontend-design",
+    "webapp-testing",
+    "canvas-design",
+    "weather",
+    "github",
+    "gog",
+    "summarize",
+    "notion",
+    "obsidian",
+    "slack",
+    "trello",
+    "tmux",
+    "himalaya",
+    "spotify-player",
+    "clawhub",
+    "coding-agent",
+    "nano-banana-pro",
+    "openai-whisper",
+    "video-frames",
+    "gemini",
+];
+
+/// A suffix that looks generated: 3-10 characters mixing letters and digits.
+fn random_suffix(s: &str) -> bool {
+    (3..=10).contains(&s.len())
+        && s.chars().all(|c| c.is_ascii_alphanumeric())
+        && s.chars().any(|c| c.is_ascii_digit())
+        && s.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+fn impersonation(name: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(['-', '_', ' ', '.']).collect();
+    if let Some(w) = words.iter().find(|w| VENDOR_WORDS.contains(w)) {
+        return Some(format!("name {name:?} uses the vendor word {w:?}"));
+    }
+    for popular in POPULAR_SKILLS {
+        if let Some(rest) = lower.strip_prefix(popular)
+            && let Some(suffix) = rest.strip_prefix(['-', '_'])
+            && random_suffix(suffix)
+        {
+            return Some(format!(
+                "name {name:?} is the popular skill {popular:?} plus a random-looking suffix"
+            ));
+        }
+    }
+    None
+}
+
+fn no_impersonation(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let (dirs, errors) = f.skill_dirs();
+    errors.iter().for_each(|e| out.probe_error(e));
+    for skill in dirs {
+        let manifest = skill.dir.join("SKILL.md");
+        let declared = match f.fs.read_text(&manifest) {
+            Ok(t) => frontmatter(&t)
+                .ok()
+                .and_then(|p| field(&p, "name").map(str::to_owned)),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                out.probe_error(&e);
+                None
+            }
+        };
+        let mut names = vec![skill.name()];
+        names.extend(declared.filter(|d| *d != skill.name()));
+        match names.iter().find_map(|n| impersonation(n)) {
+            Some(why) => out.finding(Evidence::at(&skill.dir, why)),
+            None => out.inspected(),
+        }
+    }
+    out.finish("no skills are installed")
 }

@@ -486,10 +486,11 @@ fn gateway_auth_on(f: &Facts) -> Outcome {
             ));
         }
         if bad.is_empty() {
-            out.ok(Evidence::at(
-                &doc.path,
-                format!("gateway auth mode {}", mode.unwrap_or("default (token)")),
-            ));
+            let mode = mode.map_or_else(
+                || "not set (OpenClaw refuses a non-loopback bind without auth)".to_owned(),
+                |m| format!("{m:?}"),
+            );
+            out.ok(Evidence::at(&doc.path, format!("gateway auth mode {mode}")));
         }
         for (key, what) in bad {
             out.finding(Evidence::at(&doc.path, what).line(line(key)));
