@@ -209,7 +209,8 @@ pub fn setup(
         catalog_digest: checks::catalog_digest(catalog),
         config_digest: loaded.digest(),
     };
-    let facts = Facts::new(fs, scope, loaded.config.discovery.clone());
+    let mut facts = Facts::new(fs, scope, loaded.config.discovery.clone());
+    facts.set_skill_deny(loaded.config.skills.deny.clone());
     Ok(Setup {
         facts: Arc::new(facts),
         context,

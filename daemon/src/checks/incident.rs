@@ -105,6 +105,7 @@ pub(super) const CHECKS: &[Check] = &[
             "~/.claude/settings.local.json",
             "~/.codex/config.toml",
             "~/.openclaw/openclaw.json",
+            "~/.openclaw/exec-approvals.json",
         ],
         run: approvals_on,
     },
@@ -507,6 +508,42 @@ fn openclaw_exec(f: &Facts, out: &mut Findings) {
         } else {
             out.inspected();
         }
+        exec_approvals(f, &doc.path.with_file_name("exec-approvals.json"), out);
+    }
+}
+
+/// `~/.openclaw/exec-approvals.json`: defaults and per-agent policies.
+fn exec_approvals(f: &Facts, path: &Path, out: &mut Findings) {
+    let doc = match f.json_file(path) {
+        None => return,
+        Some(Err(p)) => return out.problem(&p),
+        Some(Ok(d)) => d,
+    };
+    let mut policies: Vec<(String, &Value)> = Vec::new();
+    if let Some(d) = doc.value.get("defaults") {
+        policies.push(("defaults".into(), d));
+    }
+    if let Some(agents) = doc.value.get("agents").and_then(Value::as_object) {
+        policies.extend(agents.iter().map(|(n, v)| (format!("agents.{n}"), v)));
+    }
+    let mut clean = true;
+    for (label, p) in policies {
+        let get = |k: &str| p.get(k).and_then(Value::as_str);
+        if get("security") == Some("full") && get("ask") != Some("always") {
+            clean = false;
+            let key = label.rsplit('.').next().unwrap_or(&label);
+            let line = crate::jsonc::line_of_key(&doc.text, key).unwrap_or(1);
+            out.finding(
+                Evidence::at(
+                    &doc.path,
+                    format!("{label}.security is \"full\" without ask \"always\""),
+                )
+                .line(line),
+            );
+        }
+    }
+    if clean {
+        out.inspected();
     }
 }
 

@@ -290,10 +290,16 @@ fn mcp_drift(f: &Facts) -> Outcome {
     let mut items = Items::new();
     for cfg in &inv.configs {
         for s in &cfg.servers {
-            items.insert(
-                format!("{}#{}", cfg.path.display(), s.name),
-                server_digest(&s.transport),
-            );
+            // One name can appear in several `projects.<path>` of ~/.claude.json; number
+            // the repeats (in file order, so the keys are stable) rather than lose one.
+            let base = format!("{}#{}", cfg.path.display(), s.name);
+            let mut key = base.clone();
+            let mut n = 1;
+            while items.contains_key(&key) {
+                n += 1;
+                key = format!("{base} ({n})");
+            }
+            items.insert(key, server_digest(&s.transport));
         }
     }
     compare(

@@ -205,6 +205,27 @@ pub(super) const CHECKS: &[Check] = &[
         ],
         run: no_impersonation,
     },
+    Check {
+        id: "SKL-010",
+        domain: Domain::Skills,
+        severity: Severity::Critical,
+        title: "No denied skill is installed",
+        rationale: "Operators and threat feeds name skills known to be malicious or not allowed \
+            here, by name or by the sha256 of one of their files. A denied skill that is \
+            installed runs with the agent's privileges the next time it is triggered.",
+        remediation: "Remove the skill directory, rotate what the agent's user could reach, and \
+            check transcripts for what the skill did.",
+        references: &["CWE-829"],
+        reads: &[
+            "~/.openclaw/skills/**",
+            "~/.openclaw/workspace/skills/**",
+            "~/.claude/skills/**",
+            "~/.agents/skills/**",
+            "~/.codex/skills/**",
+            "~/.gemini/skills/**",
+        ],
+        run: no_denied_skills,
+    },
 ];
 
 pub(super) const PIPE_TO_SHELL_PATTERNS: &[(&str, &str)] = &[
@@ -848,6 +869,62 @@ fn no_impersonation(f: &Facts) -> Outcome {
         match names.iter().find_map(|n| impersonation(n)) {
             Some(why) => out.finding(Evidence::at(&skill.dir, why)),
             None => out.inspected(),
+        }
+    }
+    out.finish("no skills are installed")
+}
+
+fn no_denied_skills(f: &Facts) -> Outcome {
+    let deny = f.skill_deny();
+    if deny.is_empty() {
+        return Outcome::NotApplicable("no skills deny list is configured ([skills] deny)".into());
+    }
+    let (names, hashes): (Vec<&String>, Vec<&String>) =
+        deny.iter().partition(|d| !d.starts_with("sha256:"));
+    let mut out = Findings::new();
+    let (dirs, errors) = f.skill_dirs();
+    errors.iter().for_each(|e| out.probe_error(e));
+    for skill in dirs {
+        let declared =
+            f.fs.read_text(&skill.dir.join("SKILL.md"))
+                .ok()
+                .and_then(|t| frontmatter(&t).ok())
+                .and_then(|p| field(&p, "name").map(str::to_owned));
+        let named = [Some(skill.name()), declared]
+            .into_iter()
+            .flatten()
+            .find(|n| names.iter().any(|d| d.eq_ignore_ascii_case(n)));
+        if let Some(n) = named {
+            out.finding(Evidence::at(
+                &skill.dir,
+                format!("skill {n:?} is on the deny list"),
+            ));
+            continue;
+        }
+        if hashes.is_empty() {
+            out.inspected();
+            continue;
+        }
+        let walk = f.fs.walk(&skill.dir);
+        walk.errors.iter().for_each(|e| out.probe_error(e));
+        let mut clean = true;
+        for (path, kind) in walk.files {
+            if kind != Kind::File {
+                continue;
+            }
+            match f.fs.read(&path) {
+                Ok(bytes) => {
+                    let digest = crate::digest::sha256_prefixed(&bytes);
+                    if hashes.iter().any(|h| h.eq_ignore_ascii_case(&digest)) {
+                        clean = false;
+                        out.finding(Evidence::at(&path, format!("{digest} is on the deny list")));
+                    }
+                }
+                Err(e) => out.probe_error(&e),
+            }
+        }
+        if clean {
+            out.inspected();
         }
     }
     out.finish("no skills are installed")

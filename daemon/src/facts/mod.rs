@@ -237,6 +237,7 @@ pub struct Facts {
     openclaw: OnceLock<Vec<Result<JsonDoc, ConfigProblem>>>,
     // --- skills/integrity/social/incident (checks-b) ---
     drift: drift::DriftState,
+    skill_deny: Vec<String>,
 }
 
 impl Facts {
@@ -250,6 +251,7 @@ impl Facts {
             mcp: OnceLock::new(),
             openclaw: OnceLock::new(),
             drift: drift::DriftState::default(),
+            skill_deny: Vec::new(),
         }
     }
 

@@ -23,6 +23,16 @@ impl SkillDir {
 }
 
 impl Facts {
+    /// Sets the configured skills deny list (`[skills] deny`).
+    pub fn set_skill_deny(&mut self, deny: Vec<String>) {
+        self.skill_deny = deny;
+    }
+
+    /// Skill names and `sha256:<hex>` file digests that must not be installed.
+    pub fn skill_deny(&self) -> &[String] {
+        &self.skill_deny
+    }
+
     /// Every skill directory (a directory directly under a skill root; a symlinked one
     /// counts too, since clients follow it), plus roots that could not be listed.
     pub fn skill_dirs(&self) -> (Vec<SkillDir>, Vec<ProbeError>) {
