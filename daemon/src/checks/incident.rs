@@ -241,8 +241,10 @@ fn kernel_sysctls(f: &Facts) -> Outcome {
 /// Directories anyone can write to, where nothing legitimate is installed.
 const TEMP_DIRS: &[&str] = &["/tmp/", "/var/tmp/", "/dev/shm/"];
 
-/// Known benign programs that run from a temp directory: AppImage mounts and `go run`.
-const TEMP_ALLOWED: &[&str] = &["/tmp/.mount_", "/tmp/go-build"];
+/// Known benign programs that run from a temp directory: AppImage mounts, `go run`
+/// and cargo build outputs (test binaries of a target dir under /tmp).
+const TEMP_ALLOWED_PREFIXES: &[&str] = &["/tmp/.mount_", "/tmp/go-build"];
+const TEMP_ALLOWED_PARTS: &[&str] = &["/target/debug/", "/target/release/"];
 
 /// System directories where a deleted executable is a package upgrade, not an attack.
 const SYSTEM_DIRS: &[&str] = &[
@@ -256,6 +258,25 @@ const SYSTEM_DIRS: &[&str] = &[
     "/nix/store/",
 ];
 
+/// Per-user install locations of self-updating tools (Claude Code's native installer,
+/// editor servers, language toolchains): their running binary is replaced on update.
+const SELF_UPDATING: &[&str] = &[
+    "/.local/share/",
+    "/.local/bin/",
+    "/.vscode-server/",
+    "/.cursor-server/",
+    "/.windsurf-server/",
+    "/.nvm/",
+    "/.cargo/bin/",
+    "/.rustup/",
+    "/.bun/",
+    "/.deno/",
+    "/.volta/",
+];
+
+/// In-memory executables created by well-known runtimes (runc's self-clone).
+const MEMFD_ALLOWED: &[&str] = &["/memfd:runc_cloned"];
+
 /// Why an executable path is suspicious, if it is.
 fn suspicious_exe(exe: &str) -> Option<&'static str> {
     let (path, deleted) = match exe.strip_suffix(" (deleted)") {
@@ -263,21 +284,22 @@ fn suspicious_exe(exe: &str) -> Option<&'static str> {
         None => (exe, false),
     };
     if path.starts_with("/memfd:") {
-        return Some("runs from an in-memory file (memfd)");
+        return (!MEMFD_ALLOWED.iter().any(|m| path.starts_with(m)))
+            .then_some("runs from an in-memory file (memfd)");
     }
-    if TEMP_DIRS.iter().any(|d| path.starts_with(d))
-        && !TEMP_ALLOWED.iter().any(|a| path.starts_with(a))
-    {
+    let allowed_temp = TEMP_ALLOWED_PREFIXES.iter().any(|a| path.starts_with(a))
+        || TEMP_ALLOWED_PARTS.iter().any(|a| path.contains(a));
+    if TEMP_DIRS.iter().any(|d| path.starts_with(d)) && !allowed_temp {
         return Some(if deleted {
             "runs from a temp directory, and the file was deleted"
         } else {
             "runs from a temp directory"
         });
     }
-    if deleted && path.starts_with('/') && !SYSTEM_DIRS.iter().any(|d| path.starts_with(d)) {
-        return Some("its executable was deleted");
-    }
-    None
+    let expected_churn = SYSTEM_DIRS.iter().any(|d| path.starts_with(d))
+        || SELF_UPDATING.iter().any(|d| path.contains(d))
+        || allowed_temp;
+    (deleted && path.starts_with('/') && !expected_churn).then_some("its executable was deleted")
 }
 
 fn no_temp_executables(f: &Facts) -> Outcome {
@@ -751,4 +773,45 @@ fn no_setuid_in_agent_paths(f: &Facts) -> Outcome {
         }
     }
     out.finish("no agent-writable directories were found")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_and_deleted_executables() {
+        assert!(suspicious_exe("/dev/shm/x").is_some());
+        assert!(suspicious_exe("/memfd:x (deleted)").is_some());
+        assert!(suspicious_exe("/memfd:runc_cloned:/proc/self/exe (deleted)").is_none());
+        assert!(suspicious_exe("/usr/sbin/sshd (deleted)").is_none());
+        assert!(suspicious_exe("/home/a/.cache/x (deleted)").is_some());
+        assert!(suspicious_exe("/home/a/.vscode-server/bin/node (deleted)").is_none());
+        assert!(suspicious_exe("/tmp/go-build123/b001/exe/main").is_none());
+    }
+
+    #[test]
+    fn sudoers_rules_are_joined_and_uncommented() {
+        let lines = sudoers_lines(
+            "# c\nalice ALL=(ALL) \\\n  NOPASSWD: ALL # why\n#includedir /etc/sudoers.d\n",
+        );
+        assert_eq!(
+            lines,
+            vec![(2, "alice ALL=(ALL)   NOPASSWD: ALL".to_owned())]
+        );
+    }
+
+    #[test]
+    fn approval_flags() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(
+            approval_flag(&args(&[
+                "codex",
+                "--dangerously-bypass-approvals-and-sandbox"
+            ]))
+            .is_some()
+        );
+        assert!(approval_flag(&args(&["gemini", "--approval-mode", "yolo"])).is_some());
+        assert!(approval_flag(&args(&["claude", "--permission-mode", "acceptEdits"])).is_none());
+    }
 }

@@ -458,25 +458,21 @@ pub(super) const DANGEROUS_CODE_PATTERNS: &[(&str, &str)] = &[
 
 /// What a script reads that is worth stealing.
 pub(super) const SECRET_SOURCES: &[(&str, &str)] = &[
+    // Only what a skill has no business reading itself: SDKs and CLIs read their own
+    // credentials, so kubeconfig or a gcloud token next to an API call is not a finding.
+    ("SSH keys", r"\.ssh/id_|\bid_(?:rsa|ed25519|ecdsa|dsa)\b"),
+    ("AWS credentials", r"\.aws/credentials"),
     (
-        "SSH keys",
-        r"\.ssh/(?:id_|authorized_keys|known_hosts)|\.ssh['\x22]|\bid_(?:rsa|ed25519|ecdsa)\b",
-    ),
-    (
-        "cloud credentials",
-        r"\.aws/credentials|\.config/gcloud|\.azure/|\.kube/config|\.docker/config\.json",
-    ),
-    (
-        "agent credentials",
-        r"\.openclaw/credentials|\.claude\.json|\.config/gh/hosts\.yml|\.netrc\b|\.git-credentials",
+        "agent or git credentials",
+        r"\.openclaw/credentials|\.claude\.json|\.claude/\.credentials|\.codex/auth\.json|\.config/gh/hosts\.yml|\.netrc\b|\.git-credentials",
     ),
     (
         "the whole environment",
-        r"JSON\.stringify\(\s*process\.env\s*\)|Object\.(?:entries|keys|values)\(\s*process\.env\s*\)|\bdict\(\s*os\.environ\s*\)|os\.environ\.(?:items|copy)\(\)|\bprintenv\s*\||\benv\s*\|\s*(?:curl|wget|nc|base64|gzip)\b",
+        r"JSON\.stringify\(\s*process\.env\s*\)|json\.dumps\(\s*(?:dict\(\s*)?os\.environ\b|\bprintenv\s*\||\benv\s*\|\s*(?:curl|wget|nc|base64|gzip)\b",
     ),
     (
         "browser or wallet data",
-        r"(?i)Login Data|Cookies\.sqlite|\.mozilla/firefox|google-chrome/Default|wallet\.dat|\.electrum",
+        r"(?i)Login Data|cookies\.sqlite|\.mozilla/firefox|google-chrome/Default|wallet\.dat|\.electrum",
     ),
 ];
 
@@ -557,6 +553,17 @@ fn resolve_link(link: &Path, target: &Path) -> PathBuf {
 fn no_links_out_of_skills(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     let roots = f.skill_roots();
+    // Installers (e.g. `npx skills`) keep one copy in `.agents/skills` and link it into
+    // each client's root: a target in any skill directory, or in a workspace's or home's
+    // `.agents/skills`, is fine.
+    let mut allowed = roots.clone();
+    allowed.extend(f.homes().iter().map(|h| h.path.join(".agents/skills")));
+    allowed.extend(
+        f.discovery()
+            .workspaces
+            .iter()
+            .map(|w| w.join(".agents/skills")),
+    );
     for root in &roots {
         let walk = f.fs.walk(root);
         walk.errors.iter().for_each(|e| out.probe_error(e));
@@ -573,9 +580,7 @@ fn no_links_out_of_skills(f: &Facts) -> Outcome {
                 }
             };
             let resolved = resolve_link(&path, &target);
-            // Installers (e.g. `npx skills`) link one skill into several clients' roots:
-            // a target inside any skill root is fine.
-            if roots.iter().any(|r| resolved.starts_with(r)) {
+            if allowed.iter().any(|r| resolved.starts_with(r)) {
                 out.ok(Evidence::at(
                     &path,
                     format!("links to {}", resolved.display()),
@@ -597,9 +602,11 @@ fn no_links_out_of_skills(f: &Facts) -> Outcome {
 
 /// What the first bytes of a file say it is, when it is not reviewable text.
 fn magic_kind(head: &[u8]) -> Option<&'static str> {
+    if is_pe(head) {
+        return Some("Windows PE executable");
+    }
     const MAGIC: &[(&[u8], &str)] = &[
         (b"\x7fELF", "ELF executable"),
-        (b"MZ", "Windows PE executable"),
         (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
         (b"\xca\xfe\xba\xbe", "Mach-O universal binary or Java class"),
         (b"PK\x03\x04", "zip archive"),
@@ -619,6 +626,19 @@ fn magic_kind(head: &[u8]) -> Option<&'static str> {
         .map(|(_, what)| *what)
 }
 
+/// "MZ" starts plenty of text; a PE file also has "PE\0\0" where its header says.
+fn is_pe(head: &[u8]) -> bool {
+    let Some(offset) = head.get(0x3c..0x40) else {
+        return false;
+    };
+    let off = u32::from_le_bytes([offset[0], offset[1], offset[2], offset[3]]) as usize;
+    head.starts_with(b"MZ") && head.get(off..off + 4) == Some(b"PE\0\0")
+}
+
+/// Directories of installed dependencies (npm, pip): their native modules come from a
+/// registry, and their vulnerabilities are the code domain's business.
+const DEPENDENCY_DIRS: &[&str] = &["node_modules", ".venv", "venv", "site-packages"];
+
 /// Extensions that name a binary or an archive regardless of content.
 const BINARY_EXTENSIONS: &[&str] = &[
     "exe", "dll", "so", "dylib", "bin", "elf", "zip", "tar", "tgz", "gz", "xz", "bz2", "7z", "rar",
@@ -637,7 +657,12 @@ fn no_binaries_in_skills(f: &Facts) -> Outcome {
         let walk = f.fs.walk(&root);
         walk.errors.iter().for_each(|e| out.probe_error(e));
         for (path, kind) in walk.files {
-            if kind != Kind::File {
+            let in_deps = path.components().any(|c| {
+                DEPENDENCY_DIRS
+                    .iter()
+                    .any(|d| c.as_os_str() == std::ffi::OsStr::new(d))
+            });
+            if kind != Kind::File || in_deps {
                 continue;
             }
             let head = match f.fs.read_head(&path, 512) {
@@ -653,14 +678,9 @@ fn no_binaries_in_skills(f: &Facts) -> Outcome {
                 .map(str::to_ascii_lowercase)
                 .unwrap_or_default();
             let finding = match magic_kind(&head) {
-                // "MZ" also starts ordinary text; only call it PE outside text extensions.
-                Some(what)
-                    if TEXT_EXTENSIONS.contains(&ext.as_str())
-                        && what != "Windows PE executable" =>
-                {
+                Some(what) if TEXT_EXTENSIONS.contains(&ext.as_str()) => {
                     Some(format!("{what} disguised as .{ext}"))
                 }
-                Some("Windows PE executable") if TEXT_EXTENSIONS.contains(&ext.as_str()) => None,
                 Some(what) => Some(what.to_owned()),
                 None if BINARY_EXTENSIONS.contains(&ext.as_str()) => {
                     Some(format!(".{ext} file (binary or archive by name)"))
@@ -821,12 +841,16 @@ const POPULAR_SKILLS: &[&str] = &[
     "gemini",
 ];
 
-/// A suffix that looks generated: 3-10 characters mixing letters and digits.
+/// A suffix that looks generated: 3-10 letters and digits interleaved ("x7k2", "a9f3"),
+/// unlike a version ("v10", "2024a") or a word with a number ("mcp2").
 fn random_suffix(s: &str) -> bool {
-    (3..=10).contains(&s.len())
-        && s.chars().all(|c| c.is_ascii_alphanumeric())
-        && s.chars().any(|c| c.is_ascii_digit())
-        && s.chars().any(|c| c.is_ascii_alphabetic())
+    let alnum = s.chars().all(|c| c.is_ascii_alphanumeric());
+    let switches = s
+        .as_bytes()
+        .windows(2)
+        .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit())
+        .count();
+    (3..=10).contains(&s.len()) && alnum && switches >= 2
 }
 
 fn impersonation(name: &str) -> Option<String> {
@@ -928,4 +952,63 @@ fn no_denied_skills(f: &Facts) -> Outcome {
         }
     }
     out.finish("no skills are installed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frontmatter_is_parsed_in_its_simple_form() {
+        let pairs =
+            frontmatter("---\nname: pdf\ndescription: >\n  Fill forms.\n---\nbody").unwrap();
+        assert_eq!(field(&pairs, "name"), Some("pdf"));
+        assert_eq!(field(&pairs, "description"), Some("Fill forms."));
+        assert!(frontmatter("# no frontmatter").is_err());
+        assert!(frontmatter("---\nname: x\n").is_err());
+    }
+
+    #[test]
+    fn pe_needs_its_header_not_just_mz() {
+        let mut pe = vec![0u8; 256];
+        pe[..2].copy_from_slice(b"MZ");
+        pe[0x3c] = 0x80;
+        pe[0x80..0x84].copy_from_slice(b"PE\0\0");
+        assert_eq!(magic_kind(&pe), Some("Windows PE executable"));
+        assert_eq!(
+            magic_kind(b"MZ is the start of this sentence, nothing more."),
+            None
+        );
+        assert_eq!(magic_kind(b"\x7fELF\x02"), Some("ELF executable"));
+    }
+
+    #[test]
+    fn look_alike_names() {
+        assert!(impersonation("github-x7k2").is_some());
+        assert!(impersonation("Official-Slack").is_some());
+        for ok in [
+            "github-actions",
+            "weather-v10",
+            "notion-mcp2",
+            "pdf",
+            "claude-helper",
+        ] {
+            assert!(impersonation(ok).is_none(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn links_resolve_against_their_directory() {
+        assert_eq!(
+            resolve_link(
+                Path::new("/h/.claude/skills/a/key"),
+                Path::new("../../../.ssh/id")
+            ),
+            PathBuf::from("/h/.ssh/id")
+        );
+        assert_eq!(
+            resolve_link(Path::new("/a/b"), Path::new("../../../../etc/x")),
+            PathBuf::from("/etc/x")
+        );
+    }
 }
