@@ -46,7 +46,8 @@ pub(super) const CHECKS: &[Check] = &[
         title: "Agent instruction files match the approved baseline",
         rationale: "SOUL.md, AGENTS.md, CLAUDE.md and their kin define what an agent is and may do. \
             A silent edit — by a prompt-injected agent rewriting its own memory, a malicious \
-            skill or another user — changes the agent's behaviour without any code change.",
+            skill or another user — changes the agent's behaviour without any code change. \
+            MEMORY.md, the agent's own working memory, is left out.",
         remediation: APPROVE,
         references: &["CWE-494", "MITRE ATLAS AML.T0051"],
         reads: &[
@@ -258,7 +259,13 @@ fn file_items(
 
 fn instruction_files_drift(f: &Facts) -> Outcome {
     let mut out = Findings::new();
-    let (items, complete) = file_items(f, f.instruction_files(), &mut out);
+    // MEMORY.md is the agent's own long-term memory, rewritten every session by design;
+    // hashing it would fail on every normal run. What defines the agent is the rest.
+    let files = f
+        .instruction_files()
+        .into_iter()
+        .filter(|p| p.file_name().is_none_or(|n| n != "MEMORY.md"));
+    let (items, complete) = file_items(f, files, &mut out);
     compare(f, "INT-002", "instruction file", items, complete, &mut out);
     out.finish("no agent instruction files were found and none were approved")
 }

@@ -430,9 +430,15 @@ fn endpoints_use_tls(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     for doc in configs(f, &mut out) {
         let mut urls = Vec::new();
-        for section in ["channels", "hooks", "gateway"] {
-            if let Some(v) = doc.value.get(section) {
-                walk(v, section, &mut urls);
+        // Where messages and tokens travel: channels, webhooks, and a remote gateway the
+        // CLI connects to (not `gateway.controlUi.allowedOrigins`, which only lists origins).
+        for (pointer, key) in [
+            ("/channels", "channels"),
+            ("/hooks", "hooks"),
+            ("/gateway/remote", "gateway.remote"),
+        ] {
+            if let Some(v) = doc.value.pointer(pointer) {
+                walk(v, key, &mut urls);
             }
         }
         for (key, url) in urls {
