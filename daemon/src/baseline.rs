@@ -65,7 +65,7 @@ impl Baselines {
         // O_NOFOLLOW closes the window between the check above and the open.
         let text = OpenOptions::new()
             .read(true)
-            .custom_flags(libc_nofollow())
+            .custom_flags(nofollow_flag())
             .open(&path)
             .and_then(|mut f| {
                 let mut s = String::new();
@@ -121,7 +121,7 @@ impl Baselines {
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .custom_flags(libc_nofollow())
+            .custom_flags(nofollow_flag())
             .open(&tmp)
             .and_then(|mut f| {
                 f.write_all(&json)?;
@@ -140,7 +140,8 @@ impl Baselines {
     }
 }
 
-fn libc_nofollow() -> i32 {
+/// `O_NOFOLLOW` for `OpenOptionsExt::custom_flags`: never open through a planted symlink.
+fn nofollow_flag() -> i32 {
     nix::fcntl::OFlag::O_NOFOLLOW.bits()
 }
 

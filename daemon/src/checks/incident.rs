@@ -728,6 +728,15 @@ fn nopasswd_rule(
     ))
 }
 
+/// Per-user FUSE mounts (the document portal, gvfs) refuse even root, and are mounted
+/// nosuid: not being able to list them hides no setuid file.
+fn is_user_fuse_mount(e: &crate::probe::ProbeError) -> bool {
+    let crate::probe::ProbeError::PermissionDenied { path } = e else {
+        return false;
+    };
+    [".cache/doc", ".gvfs"].iter().any(|m| path.ends_with(m))
+}
+
 fn no_setuid_in_agent_paths(f: &Facts) -> Outcome {
     let mut dirs: Vec<PathBuf> = TEMP_DIRS
         .iter()
@@ -746,7 +755,7 @@ fn no_setuid_in_agent_paths(f: &Facts) -> Outcome {
         let walk = f.fs.walk(&dir);
         for e in &walk.errors {
             // A temp directory the host does not have is not a finding, nor an error.
-            if !e.is_not_found() {
+            if !e.is_not_found() && !is_user_fuse_mount(e) {
                 out.probe_error(e);
             }
         }
