@@ -615,3 +615,28 @@ fn identity_discloses_ai(f: &Facts) -> Outcome {
     }
     out.finish("no OpenClaw workspace was found")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_urls_to_other_hosts() {
+        assert_eq!(plaintext_remote("http://10.0.0.5:9000/x"), Some("10.0.0.5"));
+        assert_eq!(
+            plaintext_remote("ws://user@gw.example:1/"),
+            Some("gw.example")
+        );
+        assert_eq!(plaintext_remote("http://[::1]:8080/"), None);
+        assert_eq!(plaintext_remote("http://127.0.0.1/"), None);
+        assert_eq!(plaintext_remote("https://gw.example/"), None);
+    }
+
+    #[test]
+    fn dotted_keys_find_their_own_line() {
+        let text =
+            "{\n  gateway: { auth: { token: \"a\" } },\n  hooks: {\n    token: \"b\",\n  },\n}\n";
+        assert_eq!(line_of_path(text, "gateway.auth.token"), 2);
+        assert_eq!(line_of_path(text, "hooks.token"), 4);
+    }
+}
