@@ -151,6 +151,9 @@ fn configs<'a>(f: &'a Facts, out: &mut Findings) -> Vec<&'a JsonDoc> {
     docs
 }
 
+/// Keys of `channels` that configure every channel rather than being one.
+const NOT_CHANNELS: &[&str] = &["defaults", "modelByChannel"];
+
 /// Enabled channels of a config, by name.
 fn channels(doc: &JsonDoc) -> Vec<(&String, &Value)> {
     doc.value
@@ -158,28 +161,80 @@ fn channels(doc: &JsonDoc) -> Vec<(&String, &Value)> {
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
+        .filter(|(name, ch)| ch.is_object() && !NOT_CHANNELS.contains(&name.as_str()))
         .filter(|(_, ch)| ch.get("enabled").and_then(Value::as_bool) != Some(false))
         .collect()
 }
 
-/// Why a channel is open to anyone, if it is.
-fn openness(ch: &Value) -> Vec<String> {
+fn has_wildcard(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|v| v.as_str() == Some("*")))
+}
+
+/// Why one policy scope (a channel's root or one of its accounts) is open to anyone.
+/// Legacy `dm.policy`/`dm.allowFrom` are still honoured by OpenClaw, so they count too.
+fn scope_openness(v: &Value, prefix: &str, default_group_open: bool) -> Vec<String> {
     let mut open = Vec::new();
-    for key in ["dmPolicy", "groupPolicy"] {
-        if ch.get(key).and_then(Value::as_str) == Some("open") {
-            open.push(format!("{key} \"open\""));
-        }
+    let policy = |k: &str| v.pointer(k).and_then(Value::as_str);
+    if policy("/dmPolicy") == Some("open") {
+        open.push(format!("{prefix}dmPolicy \"open\""));
+    } else if policy("/dm/policy") == Some("open") {
+        open.push(format!("{prefix}dm.policy \"open\""));
     }
-    for key in ["allowFrom", "groupAllowFrom"] {
-        let wildcard = ch
-            .get(key)
-            .and_then(Value::as_array)
-            .is_some_and(|a| a.iter().any(|v| v.as_str() == Some("*")));
-        if wildcard {
-            open.push(format!("{key} [\"*\"]"));
+    match policy("/groupPolicy") {
+        Some("open") => open.push(format!("{prefix}groupPolicy \"open\"")),
+        None if default_group_open => {
+            open.push("groupPolicy \"open\" (from channels.defaults)".to_owned())
+        }
+        _ => {}
+    }
+    for (pointer, key) in [
+        ("/allowFrom", "allowFrom"),
+        ("/groupAllowFrom", "groupAllowFrom"),
+        ("/dm/allowFrom", "dm.allowFrom"),
+    ] {
+        if has_wildcard(v.pointer(pointer)) {
+            open.push(format!("{prefix}{key} [\"*\"]"));
         }
     }
     open
+}
+
+/// Why a channel is open to anyone, if it is: its root policies (or the channel
+/// defaults it inherits), and those of each enabled account.
+fn openness(doc: &JsonDoc, ch: &Value) -> Vec<String> {
+    let default_group_open = doc
+        .value
+        .pointer("/channels/defaults/groupPolicy")
+        .and_then(Value::as_str)
+        == Some("open");
+    let mut open = scope_openness(ch, "", default_group_open);
+    let accounts = ch.get("accounts").and_then(Value::as_object);
+    for (id, account) in accounts.into_iter().flatten() {
+        if account.get("enabled").and_then(Value::as_bool) != Some(false) {
+            // An account without its own policy inherits the root's, reported above.
+            open.extend(scope_openness(account, &format!("accounts.{id}."), false));
+        }
+    }
+    open
+}
+
+/// Every explicit sender a channel allows (root, legacy `dm`, and each account).
+fn allowed_senders(ch: &Value) -> Vec<&str> {
+    let scopes = std::iter::once(ch).chain(
+        ch.get("accounts")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values()),
+    );
+    scopes
+        .flat_map(|v| [v.pointer("/allowFrom"), v.pointer("/dm/allowFrom")])
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|s| *s != "*")
+        .collect()
 }
 
 fn channels_not_open(f: &Facts) -> Outcome {
@@ -187,7 +242,7 @@ fn channels_not_open(f: &Facts) -> Outcome {
     for doc in configs(f, &mut out) {
         for (name, ch) in channels(doc) {
             let line = line_of_key(&doc.text, name).unwrap_or(1);
-            let open = openness(ch);
+            let open = openness(doc, ch);
             if open.is_empty() {
                 out.ok(Evidence::at(&doc.path, format!("channel {name}: restricted")).line(line));
             } else {
@@ -247,7 +302,7 @@ fn open_channels_without_exec(f: &Facts) -> Outcome {
     for doc in configs(f, &mut out) {
         let open: Vec<(&String, Vec<String>)> = channels(doc)
             .into_iter()
-            .map(|(n, ch)| (n, openness(ch)))
+            .map(|(n, ch)| (n, openness(doc, ch)))
             .filter(|(_, o)| !o.is_empty())
             .collect();
         let exec = unrestricted_exec(f, doc, &mut out);
@@ -519,18 +574,14 @@ fn sessions_not_shared(f: &Facts) -> Outcome {
             .unwrap_or("main");
         let open: Vec<&String> = chans
             .iter()
-            .filter(|(_, c)| !openness(c).is_empty())
+            .filter(|(_, c)| !openness(doc, c).is_empty())
             .map(|(n, _)| *n)
             .collect();
         let mut senders: Vec<String> = chans
             .iter()
             .flat_map(|(n, c)| {
-                c.get("allowFrom")
-                    .and_then(Value::as_array)
+                allowed_senders(c)
                     .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .filter(|s| *s != "*")
                     .map(move |s| format!("{n}:{s}"))
             })
             .collect();
