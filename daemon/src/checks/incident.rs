@@ -514,20 +514,25 @@ fn openclaw_exec(f: &Facts, out: &mut Findings) {
                 continue;
             }
         };
-        let exec = doc.value.pointer("/tools/exec");
-        let security = exec.and_then(|e| e.get("security")).and_then(Value::as_str);
-        let ask = exec.and_then(|e| e.get("ask")).and_then(Value::as_str);
-        // "full" runs every command; only `ask: "always"` keeps a human in the loop.
-        if security == Some("full") && ask != Some("always") {
-            let line = crate::jsonc::line_of_key(&doc.text, "security").unwrap_or(1);
-            out.finding(
-                Evidence::at(
-                    &doc.path,
-                    "tools.exec.security is \"full\" without ask \"always\"",
-                )
-                .line(line),
-            );
-        } else {
+        let mut clean = true;
+        for (label, tools) in crate::facts::agents::openclaw_tool_scopes(doc) {
+            let exec = tools.get("exec");
+            let security = exec.and_then(|e| e.get("security")).and_then(Value::as_str);
+            let ask = exec.and_then(|e| e.get("ask")).and_then(Value::as_str);
+            // "full" runs every command; only `ask: "always"` keeps a human in the loop.
+            if security == Some("full") && ask != Some("always") {
+                clean = false;
+                let line = crate::jsonc::line_of_key(&doc.text, "security").unwrap_or(1);
+                out.finding(
+                    Evidence::at(
+                        &doc.path,
+                        format!("{label}.exec.security is \"full\" without ask \"always\""),
+                    )
+                    .line(line),
+                );
+            }
+        }
+        if clean {
             out.inspected();
         }
         exec_approvals(f, &doc.path.with_file_name("exec-approvals.json"), out);

@@ -258,20 +258,13 @@ fn channels_not_open(f: &Facts) -> Outcome {
 
 /// How a config (and the exec approvals beside it) lets the agent run any command.
 fn unrestricted_exec(f: &Facts, doc: &JsonDoc, out: &mut Findings) -> Option<String> {
-    let tools = doc.value.get("tools");
-    if tools
-        .and_then(|t| t.pointer("/exec/security"))
-        .and_then(Value::as_str)
-        == Some("full")
-    {
-        return Some("tools.exec.security \"full\"".into());
-    }
-    if tools
-        .and_then(|t| t.pointer("/elevated/enabled"))
-        .and_then(Value::as_bool)
-        == Some(true)
-    {
-        return Some("tools.elevated.enabled".into());
+    for (label, tools) in crate::facts::agents::openclaw_tool_scopes(doc) {
+        if tools.pointer("/exec/security").and_then(Value::as_str) == Some("full") {
+            return Some(format!("{label}.exec.security \"full\""));
+        }
+        if tools.pointer("/elevated/enabled").and_then(Value::as_bool) == Some(true) {
+            return Some(format!("{label}.elevated.enabled"));
+        }
     }
     let approvals = doc.path.with_file_name("exec-approvals.json");
     match f.json_file(&approvals)? {

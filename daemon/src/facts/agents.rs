@@ -184,3 +184,25 @@ impl Facts {
             .collect()
     }
 }
+
+/// The tool policies of an `openclaw.json`: the global `tools` and each
+/// `agents.list[].tools`, labelled by their dotted key.
+pub fn openclaw_tool_scopes(doc: &JsonDoc) -> Vec<(String, &Value)> {
+    let mut scopes: Vec<(String, &Value)> = doc
+        .value
+        .get("tools")
+        .map(|t| ("tools".to_owned(), t))
+        .into_iter()
+        .collect();
+    let agents = doc.value.pointer("/agents/list").and_then(Value::as_array);
+    for (i, agent) in agents.into_iter().flatten().enumerate() {
+        if let Some(t) = agent.get("tools") {
+            let id = agent
+                .get("id")
+                .and_then(Value::as_str)
+                .map_or_else(|| i.to_string(), str::to_owned);
+            scopes.push((format!("agents.list[{id}].tools"), t));
+        }
+    }
+    scopes
+}
