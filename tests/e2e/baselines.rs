@@ -167,7 +167,7 @@ fn persistence_drift_names_the_new_key() {
 fn approving_a_check_that_keeps_no_baseline_is_refused() {
     let s = setup();
     let out = s.clawsecd(&["--approve-baseline", "--check", "SOC-001"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(
         text(&out.stderr).contains("SOC-001 is not a drift check"),
         "{}",
