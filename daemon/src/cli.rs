@@ -1,6 +1,7 @@
 //! The `clawsecd` command line: argument parsing and the one-shot modes
 //! (`--assess-only`, `--check-config`, `--list-checks`).
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use clap::Parser;
 use clawsec_proto::time::Date;
 
+use crate::baseline::{Baselines, Items};
 use crate::checks::{self, Check};
 use crate::config::{self, ConfigError, Loaded};
 use crate::engine::{self, Plan};
@@ -87,6 +89,15 @@ pub struct Cli {
     /// `clawsecctl verify --chain`, and exit.
     #[arg(long)]
     pub export_chain: bool,
+
+    /// Run one assessment and approve what the drift checks observed as their baseline
+    /// (offline equivalent of `clawsecctl baseline approve`).
+    #[arg(long)]
+    pub approve_baseline: bool,
+
+    /// With --approve-baseline: approve only this drift check's baseline.
+    #[arg(long, value_name = "ID", requires = "approve_baseline")]
+    pub check: Option<String>,
 }
 
 const EXAMPLES: &str = "\
@@ -117,6 +128,10 @@ pub enum Error {
     Sign(String),
     #[error(transparent)]
     Server(#[from] crate::server::ServerError),
+    #[error(transparent)]
+    Baseline(#[from] crate::baseline::BaselineError),
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Runs the command line and maps the result to an exit status.
@@ -125,7 +140,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clawsecd: {e}");
-            ExitCode::from(1)
+            ExitCode::from(if matches!(e, Error::Usage(_)) { 2 } else { 1 })
         }
     }
 }
@@ -143,6 +158,9 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
     }
     if cli.export_chain {
         return export_chain(cli, &loaded);
+    }
+    if cli.approve_baseline {
+        return approve_baseline(cli, &loaded, &catalog);
     }
     if cli.assess_only {
         return assess_only(cli, loaded, &catalog);
@@ -276,7 +294,8 @@ pub fn setup(
         catalog_digest: checks::catalog_digest(catalog),
         config_digest: loaded.digest(),
     };
-    let facts = Facts::new(fs, scope, loaded.config.discovery.clone());
+    let mut facts = Facts::new(fs, scope, loaded.config.discovery.clone());
+    facts.set_skill_deny(loaded.config.skills.deny.clone());
     Ok(Setup {
         host,
         facts: Arc::new(facts),
@@ -316,13 +335,37 @@ fn hostname(fs: &HostFs) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// One assessment's results.
+#[derive(Debug)]
+pub struct Assessed {
+    pub doc: PostureDoc,
+    pub took: Duration,
+    pub host: HostIdentity,
+    /// What drift checks observed, by check id (for recording baselines).
+    pub observed: BTreeMap<String, Items>,
+}
+
 /// Runs one assessment of the configured host and returns its document.
 pub fn assess(
     loaded: &Loaded,
     host_root: Option<&Path>,
     catalog: &[&'static Check],
 ) -> Result<(PostureDoc, Duration, HostIdentity), Error> {
-    let setup = setup(loaded, host_root, catalog)?;
+    let a = assess_with_baselines(loaded, host_root, catalog, None)?;
+    Ok((a.doc, a.took, a.host))
+}
+
+/// Runs one assessment with the approved baselines drift checks compare against.
+pub fn assess_with_baselines(
+    loaded: &Loaded,
+    host_root: Option<&Path>,
+    catalog: &[&'static Check],
+    baselines: Option<Baselines>,
+) -> Result<Assessed, Error> {
+    let mut setup = setup(loaded, host_root, catalog)?;
+    if let (Some(b), Some(facts)) = (baselines, Arc::get_mut(&mut setup.facts)) {
+        facts.set_baselines(b);
+    }
     let plan = Plan {
         checks: catalog,
         waivers: &loaded.config.waivers,
@@ -330,12 +373,81 @@ pub fn assess(
         timeout: Duration::from_millis(loaded.config.limits.check_timeout_ms),
         today: Date::of(SystemTime::now()),
     };
-    let assessment = engine::assess(setup.facts, &plan);
-    Ok((
-        PostureDoc::build(&assessment, &setup.context),
-        assessment.duration,
-        setup.host,
-    ))
+    let assessment = engine::assess(Arc::clone(&setup.facts), &plan);
+    Ok(Assessed {
+        doc: PostureDoc::build(&assessment, &setup.context),
+        took: assessment.duration,
+        observed: setup.facts.take_observed(),
+        host: setup.host,
+    })
+}
+
+/// The baselines of the configured host, or `None` when `--host-root` points at another
+/// tree (a mounted image): a baseline describes one host and is neither applied to nor
+/// recorded from another.
+fn baselines_for(cli: &Cli, loaded: &Loaded) -> Result<Option<Baselines>, Error> {
+    if let Some(flag) = &cli.host_root {
+        let canon = |p: &Path| std::fs::canonicalize(p).ok();
+        if canon(flag).is_none() || canon(flag) != canon(&loaded.config.host_root) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(Baselines::load(&state_dir(cli, loaded))?))
+}
+
+/// Records the first baseline of every drift check that has none yet. A failure to write
+/// is reported but does not fail the assessment it follows.
+pub fn record_first_baselines(
+    state_dir: &Path,
+    mut baselines: Baselines,
+    observed: BTreeMap<String, Items>,
+) {
+    let mut changed = false;
+    for (check, items) in observed {
+        if baselines.get(&check).is_none() {
+            baselines.checks.insert(check, items);
+            changed = true;
+        }
+    }
+    if changed && let Err(e) = baselines.save(state_dir) {
+        tracing::warn!(error = %e, "cannot record first baselines");
+        eprintln!("clawsecd: warning: {e}");
+    }
+}
+
+/// `--approve-baseline [--check ID]`: assess, then approve what drift checks observed.
+fn approve_baseline(cli: &Cli, loaded: &Loaded, catalog: &[&'static Check]) -> Result<(), Error> {
+    let Some(mut baselines) = baselines_for(cli, loaded)? else {
+        return Err(Error::Usage(
+            "baselines belong to the configured host_root; set host_root in the config \
+             instead of passing a different --host-root"
+                .into(),
+        ));
+    };
+    let observed = assess_with_baselines(loaded, cli.host_root.as_deref(), catalog, None)?.observed;
+    if let Some(id) = &cli.check
+        && !observed.contains_key(id)
+    {
+        return Err(Error::Usage(format!(
+            "{id} is not a drift check; drift checks: {}",
+            observed.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let mut approved = Vec::new();
+    for (check, items) in observed {
+        if cli.check.as_ref().is_none_or(|id| *id == check) {
+            approved.push(format!("{check} ({} items)", items.len()));
+            baselines.checks.insert(check, items);
+        }
+    }
+    let dir = state_dir(cli, loaded);
+    baselines.save(&dir)?;
+    println!(
+        "approved baseline in {}: {}",
+        Baselines::path(&dir).display(),
+        approved.join(", ")
+    );
+    Ok(())
 }
 
 /// A nonce is at least 16 bytes of randomness, base64url-encoded (padding optional).
@@ -360,8 +472,18 @@ fn state_dir(cli: &Cli, loaded: &Loaded) -> PathBuf {
 }
 
 fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<(), Error> {
-    let (doc, took, host) = assess(&loaded, cli.host_root.as_deref(), catalog)?;
+    let baselines = baselines_for(cli, &loaded)?;
+    let assessed = assess_with_baselines(
+        &loaded,
+        cli.host_root.as_deref(),
+        catalog,
+        baselines.clone(),
+    )?;
+    let (doc, took, host) = (assessed.doc, assessed.took, assessed.host);
     let state_dir = state_dir(cli, &loaded);
+    if let Some(b) = baselines {
+        record_first_baselines(&state_dir, b, assessed.observed);
+    }
     keyfiles::create_private_dir(&state_dir)?;
     let keys_dir = crate::attest::keys_dir(&state_dir);
     let signer = match &cli.key {

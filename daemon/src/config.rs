@@ -37,6 +37,15 @@ pub struct Config {
     pub discovery: Discovery,
     pub scoring: Scoring,
     pub waivers: Vec<Waiver>,
+    pub skills: SkillsPolicy,
+}
+
+/// What the skills checks are told about skills (checks-b).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SkillsPolicy {
+    /// Skills that must not be installed: a skill name, or `sha256:<hex>` of any file in it.
+    pub deny: Vec<String>,
 }
 
 /// Caps that keep a hostile or huge host tree from exhausting the daemon.
@@ -290,6 +299,7 @@ impl Default for Config {
             discovery: Discovery::default(),
             scoring: Scoring::default(),
             waivers: Vec::new(),
+            skills: SkillsPolicy::default(),
         }
     }
 }
@@ -614,6 +624,19 @@ impl Config {
                 return bad(&format!("waivers[{i}].expires"), e.to_string());
             }
         }
+        for entry in &self.skills.deny {
+            let hex = entry.strip_prefix("sha256:");
+            let well_formed = match hex {
+                Some(h) => h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()),
+                None => !entry.trim().is_empty(),
+            };
+            if !well_formed {
+                return bad(
+                    "skills.deny",
+                    format!("{entry:?} is neither a skill name nor sha256:<64 hex digits>"),
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -728,6 +751,20 @@ mod tests {
         parse(text, "/etc/clawsec/clawsecd.toml", CHECKS)
             .expect_err("config should be rejected")
             .to_string()
+    }
+
+    #[test]
+    fn skills_deny_entries_are_names_or_sha256() {
+        let e = err("[skills]\ndeny = [\"ok-name\", \"sha256:abc\"]\n");
+        assert!(
+            e.starts_with("/etc/clawsec/clawsecd.toml:2:1: skills.deny: \"sha256:abc\" is neither"),
+            "{e}"
+        );
+        let good = format!(
+            "[skills]\ndeny = [\"weather-pro\", \"sha256:{}\"]\n",
+            "a".repeat(64)
+        );
+        assert_eq!(parse(&good, "x", CHECKS).unwrap().skills.deny.len(), 2);
     }
 
     #[test]

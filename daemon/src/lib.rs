@@ -16,6 +16,7 @@
 pub mod api;
 pub mod attest;
 pub mod authorize;
+pub mod baseline;
 pub mod checks;
 pub mod cli;
 pub mod config;

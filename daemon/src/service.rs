@@ -413,8 +413,12 @@ impl Service {
             .copied()
             .filter(|c| domains.contains(&c.domain) && !backed_off.contains(&c.id))
             .collect();
-        let setup = crate::cli::setup(&loaded, self.host_root.as_deref(), &self.catalog)
+        let mut setup = crate::cli::setup(&loaded, self.host_root.as_deref(), &self.catalog)
             .map_err(internal)?;
+        let baselines = self.baselines(&loaded);
+        if let (Some(b), Some(facts)) = (baselines.clone(), Arc::get_mut(&mut setup.facts)) {
+            facts.set_baselines(b);
+        }
         let plan = Plan {
             checks: &due,
             waivers: &loaded.config.waivers,
@@ -424,6 +428,9 @@ impl Service {
         };
         let fresh = engine::assess(Arc::clone(&setup.facts), &plan);
         self.note_timeouts(&fresh.runs);
+        if let Some(b) = baselines {
+            crate::cli::record_first_baselines(&self.state_dir, b, setup.facts.take_observed());
+        }
         let mut runs = self.runs.lock().map_err(internal)?;
         let mut changed = Vec::new();
         for r in fresh.runs {
@@ -471,6 +478,69 @@ impl Service {
                 .map_err(internal)?;
         }
         self.publish(posture, None, changed, Instant::now())
+    }
+
+    /// The approved baselines of the configured host; `None` when inspecting another tree
+    /// (a baseline describes one host) or when the file cannot be used (logged; nothing is
+    /// recorded over it, so the evidence survives).
+    fn baselines(&self, loaded: &Loaded) -> Option<crate::baseline::Baselines> {
+        if let Some(root) = &self.host_root {
+            let canon = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+            if canon(root).is_none() || canon(root) != canon(&loaded.config.host_root) {
+                return None;
+            }
+        }
+        match crate::baseline::Baselines::load(&self.state_dir) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::error!(error = %e, "baselines unusable; drift checks run without them");
+                None
+            }
+        }
+    }
+
+    /// Approves what the drift checks observe now as their baseline (all, or `ids`).
+    pub async fn approve_baseline(
+        self: &Arc<Self>,
+        caller: &Caller,
+        ids: Vec<String>,
+    ) -> Result<Vec<String>, ServiceError> {
+        self.require(caller, Role::Operator)?;
+        let _one_at_a_time = self.assess_lock.lock().await;
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let loaded = me.config();
+            let Some(mut baselines) = me.baselines(&loaded) else {
+                return Err(ServiceError::Unavailable("baselines apply to the configured host root only, and the baseline file must be readable".into()));
+            };
+            let setup = crate::cli::setup(&loaded, me.host_root.as_deref(), &me.catalog).map_err(internal)?;
+            let plan = Plan {
+                checks: &me.catalog,
+                waivers: &loaded.config.waivers,
+                weights: &loaded.config.scoring.domain_weights,
+                timeout: Duration::from_millis(loaded.config.limits.check_timeout_ms),
+                today: Date::of(SystemTime::now()),
+            };
+            engine::assess(Arc::clone(&setup.facts), &plan);
+            let observed = setup.facts.take_observed();
+            if let Some(unknown) = ids.iter().find(|id| !observed.contains_key(*id)) {
+                return Err(ServiceError::InvalidArgument(format!(
+                    "{unknown} is not a drift check; drift checks: {}",
+                    observed.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            let mut approved = Vec::new();
+            for (check, items) in observed {
+                if ids.is_empty() || ids.contains(&check) {
+                    approved.push(check.clone());
+                    baselines.checks.insert(check, items);
+                }
+            }
+            baselines.save(&me.state_dir).map_err(internal)?;
+            Ok(approved)
+        })
+        .await
+        .map_err(internal)?
     }
 
     fn resign(&self, nonce: Option<String>) -> Result<Arc<Snapshot>, ServiceError> {

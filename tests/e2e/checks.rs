@@ -31,6 +31,9 @@ struct Case {
     config: String,
     #[serde(default)]
     host: HostSpec,
+    /// Approved baselines for drift checks: check id → item → `sha256:<hex>`.
+    #[serde(default)]
+    baselines: Option<BTreeMap<String, BTreeMap<String, String>>>,
 }
 
 fn case_files() -> Vec<PathBuf> {
@@ -73,8 +76,14 @@ fn run_case(path: &Path) -> Result<(), String> {
         text: case.config.clone(),
         dev_mode: false,
     };
-    let (doc, _, _) =
-        clawsecd::cli::assess(&loaded, Some(root.path()), &[*check]).map_err(|e| e.to_string())?;
+    let baselines = case
+        .baselines
+        .clone()
+        .map(|checks| clawsecd::baseline::Baselines { version: 1, checks });
+    let doc =
+        clawsecd::cli::assess_with_baselines(&loaded, Some(root.path()), &[*check], baselines)
+            .map_err(|e| e.to_string())?
+            .doc;
     let result = &doc.checks[0];
     let json = serde_json::to_string(result).unwrap();
     let mut rendered = String::new();

@@ -335,15 +335,13 @@ impl pb::claw_sec_server::ClawSec for Api {
         req: Request<pb::ApproveBaselineRequest>,
     ) -> Result<Response<pb::ApproveBaselineResponse>, Status> {
         let who = caller(&req)?;
-        let result: Result<pb::ApproveBaselineResponse, Status> = self
+        let ids = req.into_inner().check_ids;
+        let result = self
             .service
-            .require(&who, crate::roles::Role::Operator)
+            .approve_baseline(&who, ids)
+            .await
             .map_err(status)
-            .and_then(|_| {
-                Err(status(ServiceError::Unimplemented(
-                    "baseline approval arrives with the drift checks".into(),
-                )))
-            });
+            .map(|approved| pb::ApproveBaselineResponse { approved });
         audit("ApproveBaseline", &who, &result);
         result.map(Response::new)
     }

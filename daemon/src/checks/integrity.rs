@@ -1,28 +1,153 @@
 //! Integrity: whether what defines an agent is what was approved.
+//!
+//! Drift checks (INT-002 … INT-005) reduce what they watch to items with digests and
+//! compare them with the approved baseline held in ClawSec's state directory (see
+//! `baseline.rs`). Before the first approval a drift check passes, says so, and its
+//! observation is recorded as the baseline by the caller.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 use super::{Check, Domain, Evidence, Findings, Outcome, Severity};
-use crate::facts::Facts;
-use crate::probe::Kind;
+use crate::baseline::Items;
+use crate::digest::sha256_prefixed;
+use crate::facts::{Facts, Transport};
+use crate::probe::{Kind, host_join};
 
-pub(super) const CHECKS: &[Check] = &[Check {
-    id: "INT-001",
-    domain: Domain::Integrity,
-    severity: Severity::Medium,
-    title: "Agent instruction files are regular files, not symlinks",
-    rationale: "An instruction file (SOUL.md, AGENTS.md, CLAUDE.md …) that is a symlink can be \
-        redirected to a file someone else controls, changing what the agent is told to do \
-        without touching the workspace.",
-    remediation: "Replace the symlink with a regular file owned by the agent's operator, and \
-        check where the link pointed.",
-    references: &["CWE-59"],
-    reads: &[
-        "~/.openclaw/workspace/*.md",
-        "~/.claude/CLAUDE.md",
-        "~/.gemini/GEMINI.md",
-        "~/.codex/AGENTS.md",
-    ],
-    run: instruction_files_regular,
-}];
+const APPROVE: &str = "If the change is intended, approve it with `clawsecctl baseline approve \
+    --check <ID>` (offline: `clawsecd --approve-baseline --check <ID>`); otherwise restore \
+    the approved content and find out who changed it.";
+
+pub(super) const CHECKS: &[Check] = &[
+    Check {
+        id: "INT-001",
+        domain: Domain::Integrity,
+        severity: Severity::Medium,
+        title: "Agent instruction files are regular files, not symlinks",
+        rationale: "An instruction file (SOUL.md, AGENTS.md, CLAUDE.md …) that is a symlink can be \
+            redirected to a file someone else controls, changing what the agent is told to do \
+            without touching the workspace.",
+        remediation: "Replace the symlink with a regular file owned by the agent's operator, and \
+            check where the link pointed.",
+        references: &["CWE-59"],
+        reads: &[
+            "~/.openclaw/workspace/*.md",
+            "~/.claude/CLAUDE.md",
+            "~/.gemini/GEMINI.md",
+            "~/.codex/AGENTS.md",
+        ],
+        run: instruction_files_regular,
+    },
+    Check {
+        id: "INT-002",
+        domain: Domain::Integrity,
+        severity: Severity::High,
+        title: "Agent instruction files match the approved baseline",
+        rationale: "SOUL.md, AGENTS.md, CLAUDE.md and their kin define what an agent is and may do. \
+            A silent edit — by a prompt-injected agent rewriting its own memory, a malicious \
+            skill or another user — changes the agent's behaviour without any code change. \
+            MEMORY.md, the agent's own working memory, is left out.",
+        remediation: APPROVE,
+        references: &["CWE-494", "MITRE ATLAS AML.T0051"],
+        reads: &[
+            "~/.openclaw/workspace/*.md",
+            "~/.claude/CLAUDE.md",
+            "~/.gemini/GEMINI.md",
+            "~/.codex/AGENTS.md",
+        ],
+        run: instruction_files_drift,
+    },
+    Check {
+        id: "INT-003",
+        domain: Domain::Integrity,
+        severity: Severity::High,
+        title: "MCP server entries match the approved baseline",
+        rationale: "An MCP server entry decides what code runs with the agent's privileges. \
+            Each entry is hashed whole (command, args, env names, url, header names), so a \
+            new server, a changed command or a renamed entry fails until someone approves it.",
+        remediation: APPROVE,
+        references: &[
+            "CWE-494",
+            "https://modelcontextprotocol.io/specification/2025-06-18/basic/security_best_practices",
+        ],
+        reads: &[
+            "~/.claude.json",
+            "~/.cursor/mcp.json",
+            "~/.codeium/windsurf/mcp_config.json",
+            "~/.config/Code/User/settings.json",
+            "~/.config/Code/User/mcp.json",
+            "~/.gemini/settings.json",
+            "~/.codex/config.toml",
+            "~/.kiro/settings/mcp.json",
+            "~/.copilot/mcp-config.json",
+            "/etc/claude-code/managed-mcp.json",
+        ],
+        run: mcp_drift,
+    },
+    Check {
+        id: "INT-004",
+        domain: Domain::Integrity,
+        severity: Severity::High,
+        title: "Approved guard hooks are still in place",
+        rationale: "A pre-tool-use hook that calls `clawsecctl gate` is what stops an agent from \
+            acting when the host's posture is bad. An agent (or attacker) that deletes or edits \
+            the hook removes the guard without anyone noticing.",
+        remediation: APPROVE,
+        references: &[
+            "CWE-693",
+            "https://docs.anthropic.com/en/docs/claude-code/hooks",
+        ],
+        reads: &[
+            "~/.claude/settings.json",
+            "~/.claude/settings.local.json",
+            "/etc/claude-code/managed-settings.json",
+        ],
+        run: guard_hooks_drift,
+    },
+    Check {
+        id: "INT-005",
+        domain: Domain::Integrity,
+        severity: Severity::High,
+        title: "Persistence points match the approved baseline",
+        rationale: "authorized_keys, crontabs, systemd user units and shell start-up files are \
+            where an attacker (or a hijacked agent) plants a way back in. A change since the \
+            approved baseline is worth a human look.",
+        remediation: APPROVE,
+        references: &[
+            "MITRE ATT&CK T1098.004",
+            "MITRE ATT&CK T1053.003",
+            "MITRE ATT&CK T1543.002",
+            "MITRE ATT&CK T1546.004",
+        ],
+        reads: &[
+            "~/.ssh/authorized_keys",
+            "~/.bashrc",
+            "~/.bash_profile",
+            "~/.profile",
+            "~/.zshrc",
+            "~/.config/systemd/user/**",
+            "/etc/crontab",
+            "/etc/cron.d/*",
+            "/var/spool/cron/crontabs/*",
+        ],
+        run: persistence_drift,
+    },
+    Check {
+        id: "INT-006",
+        domain: Domain::Integrity,
+        severity: Severity::Low,
+        title: "Every agent workspace has a policy file",
+        rationale: "An agent workspace without AGENTS.md, CLAUDE.md or SOUL.md gives the agent no \
+            written rules of conduct: nothing tells it what it must not do, and nothing \
+            records what its operator expects.",
+        remediation: "Add an AGENTS.md (or CLAUDE.md / SOUL.md) to the workspace stating what the \
+            agent may and may not do, and review it like code.",
+        references: &["https://docs.openclaw.ai/concepts/agent-workspace"],
+        reads: &["~/.openclaw/openclaw.json", "~/.openclaw/workspace/*.md"],
+        run: workspaces_have_policy,
+    },
+];
 
 fn instruction_files_regular(f: &Facts) -> Outcome {
     let mut out = Findings::new();
@@ -40,4 +165,323 @@ fn instruction_files_regular(f: &Facts) -> Outcome {
         }
     }
     out.finish("no agent instruction files were found")
+}
+
+/// Splits an item key `path#label` into the path and the label (labels follow the last `/`).
+fn split_key(key: &str) -> (&Path, Option<&str>) {
+    let tail = key.rfind('/').unwrap_or(0);
+    match key[tail..].find('#') {
+        Some(i) => (Path::new(&key[..tail + i]), Some(&key[tail + i + 1..])),
+        None => (Path::new(key), None),
+    }
+}
+
+fn item_evidence(key: &str, what: &str, detail: &str) -> Evidence {
+    let (path, label) = split_key(key);
+    match label {
+        Some(l) => Evidence::at(path, format!("{what} {l:?}: {detail}")),
+        None => Evidence::at(path, detail),
+    }
+}
+
+fn short(digest: &str) -> String {
+    digest.chars().take(19).collect()
+}
+
+/// Compares observed items with the check's approved baseline. `complete` is false when
+/// some input could not be read: such an observation is never recorded as a baseline.
+fn compare(f: &Facts, check: &str, what: &str, items: Items, complete: bool, out: &mut Findings) {
+    let Some(base) = f.baseline(check) else {
+        if !items.is_empty() {
+            out.ok(Evidence::note(format!(
+                "no approved baseline yet; {} {what}(s) recorded",
+                items.len()
+            )));
+        }
+        if complete {
+            f.observe(check, items);
+        }
+        return;
+    };
+    for (key, digest) in &items {
+        match base.get(key) {
+            None => out.finding(item_evidence(
+                key,
+                what,
+                "added since the approved baseline",
+            )),
+            Some(old) if old != digest => out.finding(item_evidence(
+                key,
+                what,
+                &format!(
+                    "changed since the approved baseline ({} → {})",
+                    short(old),
+                    short(digest)
+                ),
+            )),
+            Some(_) => out.ok(item_evidence(key, what, "matches the approved baseline")),
+        }
+    }
+    for key in base.keys().filter(|k| !items.contains_key(*k)) {
+        out.finding(item_evidence(
+            key,
+            what,
+            "removed since the approved baseline",
+        ));
+    }
+    if complete {
+        f.observe(check, items);
+    }
+}
+
+/// Digests of files that exist among `paths`; unreadable ones are errors.
+fn file_items(
+    f: &Facts,
+    paths: impl IntoIterator<Item = PathBuf>,
+    out: &mut Findings,
+) -> (Items, bool) {
+    let mut items = Items::new();
+    let mut complete = true;
+    for path in paths {
+        match f.fs.read(&path) {
+            Ok(bytes) => {
+                items.insert(path.display().to_string(), sha256_prefixed(&bytes));
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                complete = false;
+                out.probe_error(&e);
+            }
+        }
+    }
+    (items, complete)
+}
+
+fn instruction_files_drift(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    // MEMORY.md is the agent's own long-term memory, rewritten every session by design;
+    // hashing it would fail on every normal run. What defines the agent is the rest.
+    let files = f
+        .instruction_files()
+        .into_iter()
+        .filter(|p| p.file_name().is_none_or(|n| n != "MEMORY.md"));
+    let (items, complete) = file_items(f, files, &mut out);
+    compare(f, "INT-002", "instruction file", items, complete, &mut out);
+    out.finish("no agent instruction files were found and none were approved")
+}
+
+/// The whole entry, minus secret values: env and header values are left out so that a
+/// rotated token is not drift, while a new variable or header is.
+fn server_digest(transport: &Transport) -> String {
+    let canonical = match transport {
+        Transport::Stdio { command, args, env } => {
+            let mut keys: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+            keys.sort_unstable();
+            serde_json::json!({ "command": command, "args": args, "env": keys })
+        }
+        Transport::Remote { url, headers } => {
+            let mut keys: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
+            keys.sort_unstable();
+            serde_json::json!({ "url": url, "headers": keys })
+        }
+    };
+    sha256_prefixed(canonical.to_string().as_bytes())
+}
+
+fn mcp_drift(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let inv = f.mcp();
+    for p in &inv.errors {
+        out.problem(p);
+    }
+    let mut items = Items::new();
+    for cfg in &inv.configs {
+        for s in &cfg.servers {
+            // One name can appear in several `projects.<path>` of ~/.claude.json; number
+            // the repeats (in file order, so the keys are stable) rather than lose one.
+            let base = format!("{}#{}", cfg.path.display(), s.name);
+            let mut key = base.clone();
+            let mut n = 1;
+            while items.contains_key(&key) {
+                n += 1;
+                key = format!("{base} ({n})");
+            }
+            items.insert(key, server_digest(&s.transport));
+        }
+    }
+    compare(
+        f,
+        "INT-003",
+        "MCP server",
+        items,
+        inv.errors.is_empty(),
+        &mut out,
+    );
+    out.finish("no MCP servers are configured and none were approved")
+}
+
+/// Every hook command in a settings document that calls `clawsecctl gate`.
+fn gate_hooks(value: &Value) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(cmd) = m.get("command").and_then(Value::as_str)
+                    && cmd.contains("clawsecctl")
+                    && cmd.contains("gate")
+                {
+                    out.push(cmd.to_owned());
+                }
+                m.values().for_each(|v| walk(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(hooks) = value.get("hooks") {
+        walk(hooks, &mut out);
+    }
+    out.sort();
+    out
+}
+
+fn guard_hooks_drift(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let mut items = Items::new();
+    let mut complete = true;
+    for doc in f.claude_settings() {
+        match doc {
+            Ok(doc) => {
+                let hooks = gate_hooks(&doc.value);
+                if !hooks.is_empty() {
+                    items.insert(
+                        doc.path.display().to_string(),
+                        sha256_prefixed(hooks.join("\n").as_bytes()),
+                    );
+                }
+            }
+            Err(p) => {
+                complete = false;
+                out.problem(&p);
+            }
+        }
+    }
+    compare(f, "INT-004", "guard hook", items, complete, &mut out);
+    out.finish("no guard hook calling `clawsecctl gate` is installed or approved")
+}
+
+fn persistence_paths(f: &Facts, out: &mut Findings) -> (Vec<PathBuf>, bool) {
+    let mut paths = vec![PathBuf::from("/etc/crontab")];
+    let mut complete = true;
+    for home in f.homes() {
+        for rel in [
+            ".ssh/authorized_keys",
+            ".ssh/authorized_keys2",
+            ".bashrc",
+            ".bash_profile",
+            ".bash_login",
+            ".profile",
+            ".zshrc",
+            ".zprofile",
+        ] {
+            paths.push(host_join(&home.path, rel));
+        }
+    }
+    let mut dirs: Vec<PathBuf> = ["/etc/cron.d", "/var/spool/cron/crontabs", "/var/spool/cron"]
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
+    dirs.extend(
+        f.homes()
+            .iter()
+            .map(|h| h.path.join(".config/systemd/user")),
+    );
+    for dir in dirs {
+        let walk = f.fs.walk(&dir);
+        for e in walk.errors {
+            if !e.is_not_found() {
+                complete = false;
+                out.probe_error(&e);
+            }
+        }
+        complete &= !walk.truncated;
+        paths.extend(
+            walk.files
+                .into_iter()
+                .filter(|(_, k)| *k == Kind::File)
+                .map(|(p, _)| p),
+        );
+    }
+    paths.sort();
+    paths.dedup();
+    (paths, complete)
+}
+
+fn persistence_drift(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let (paths, walked) = persistence_paths(f, &mut out);
+    let (items, read) = file_items(f, paths, &mut out);
+    compare(
+        f,
+        "INT-005",
+        "persistence point",
+        items,
+        walked && read,
+        &mut out,
+    );
+    out.finish("no persistence points (authorized_keys, crontabs, rc files) exist")
+}
+
+const POLICY_FILES: &[&str] = &["AGENTS.md", "CLAUDE.md", "SOUL.md"];
+
+fn workspaces_have_policy(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let mut workspaces = f.openclaw_workspaces();
+    workspaces.extend(f.discovery().workspaces.iter().cloned());
+    workspaces.sort();
+    workspaces.dedup();
+    for ws in workspaces {
+        let mut found = None;
+        for name in POLICY_FILES {
+            let p = ws.join(name);
+            match f.fs.read(&p) {
+                Ok(b) if !b.iter().all(u8::is_ascii_whitespace) => {
+                    found = Some(p);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => out.probe_error(&e),
+            }
+        }
+        match found {
+            Some(p) => out.ok(Evidence::at(&p, "policy file present")),
+            None => {
+                if f.fs.exists(&ws) {
+                    out.finding(Evidence::at(
+                        &ws,
+                        format!("workspace has no non-empty {}", POLICY_FILES.join(", ")),
+                    ))
+                }
+            }
+        }
+    }
+    out.finish("no agent workspaces were found")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_split_at_the_label() {
+        assert_eq!(
+            split_key("/home/a/.claude.json#git#hub"),
+            (Path::new("/home/a/.claude.json"), Some("git#hub"))
+        );
+        assert_eq!(
+            split_key("/home/a#b/SOUL.md"),
+            (Path::new("/home/a#b/SOUL.md"), None)
+        );
+    }
 }

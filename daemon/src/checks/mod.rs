@@ -517,6 +517,10 @@ mod tests {
         for (what, re) in skills::PIPE_TO_SHELL_PATTERNS
             .iter()
             .chain(incident::REVERSE_SHELL_PATTERNS)
+            .chain(incident::MINER_PATTERNS)
+            .chain(skills::DANGEROUS_CODE_PATTERNS)
+            .chain(skills::REMOTE_INSTRUCTION_PATTERNS)
+            .chain(skills::SECRET_SOURCES)
         {
             assert!(regex::Regex::new(re).is_ok(), "{what}: {re}");
         }

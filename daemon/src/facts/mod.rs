@@ -14,6 +14,11 @@ use crate::jsonc;
 use crate::probe::proc::{self, Process};
 use crate::probe::{HostFs, Kind, ProbeError};
 
+// --- skills/integrity/social/incident facts (checks-b) ---
+pub mod agents;
+mod drift;
+pub mod skills;
+
 /// Whose view of the host this is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
@@ -230,6 +235,9 @@ pub struct Facts {
     processes: OnceLock<Result<Vec<Process>, ProbeError>>,
     mcp: OnceLock<McpInventory>,
     openclaw: OnceLock<Vec<Result<JsonDoc, ConfigProblem>>>,
+    // --- skills/integrity/social/incident (checks-b) ---
+    drift: drift::DriftState,
+    skill_deny: Vec<String>,
 }
 
 impl Facts {
@@ -242,6 +250,8 @@ impl Facts {
             processes: OnceLock::new(),
             mcp: OnceLock::new(),
             openclaw: OnceLock::new(),
+            drift: drift::DriftState::default(),
+            skill_deny: Vec::new(),
         }
     }
 

@@ -12,6 +12,8 @@
 //! silent. Opening never blocks (FIFOs and devices are refused, not read).
 
 pub mod proc;
+// skills checks (checks-b): bounded reads of a file's first bytes.
+mod head;
 
 use std::ffi::OsString;
 use std::fs::File;
