@@ -23,7 +23,7 @@ use crate::checks::{self, Check, Domain, ErrorKind, Status};
 use crate::config::{self, Loaded};
 use crate::engine::{self, CheckRun, Plan};
 use crate::posture::PostureDoc;
-use crate::roles::{Caller, Role, role_of};
+use crate::roles::{Caller, Role, RoleTable, role_of};
 use crate::scoring::Tier;
 use crate::store::Store;
 
@@ -90,6 +90,7 @@ pub struct Service {
     runs: Mutex<BTreeMap<&'static str, CheckRun>>,
     timeouts: Mutex<HashMap<&'static str, u32>>,
     latest: watch::Sender<Arc<Snapshot>>,
+    roles: RwLock<Arc<RoleTable>>,
     assess_lock: tokio::sync::Mutex<()>,
     busy_since: Mutex<Option<Instant>>,
     limiter: Mutex<HashMap<u32, Bucket>>,
@@ -136,6 +137,7 @@ impl Service {
         }));
         let svc = Arc::new(Service {
             catalog,
+            roles: RwLock::new(Arc::new(RoleTable::resolve(&loaded.config.roles))),
             loaded: RwLock::new(Arc::new(loaded)),
             config_path: opts.config_path,
             host_root: opts.host_root,
@@ -190,7 +192,12 @@ impl Service {
 
     /// Checks that the caller holds at least `needed`.
     pub fn require(&self, caller: &Caller, needed: Role) -> Result<Role, ServiceError> {
-        match role_of(caller, &self.config().config.roles, self.daemon_uid) {
+        let table = self
+            .roles
+            .read()
+            .map(|t| Arc::clone(&t))
+            .unwrap_or_default();
+        match role_of(caller, &table, self.daemon_uid) {
             Some(r) if r >= needed => Ok(r),
             _ => Err(ServiceError::PermissionDenied {
                 caller: caller.to_string(),
@@ -327,6 +334,9 @@ impl Service {
         fresh.config.socket = old.config.socket.clone();
         fresh.dev_mode = old.dev_mode;
         let digest = fresh.digest();
+        if let Ok(mut r) = self.roles.write() {
+            *r = Arc::new(RoleTable::resolve(&fresh.config.roles));
+        }
         if let Ok(mut l) = self.loaded.write() {
             *l = Arc::new(fresh);
         }
