@@ -190,7 +190,8 @@ pub fn setup(
         catalog_digest: checks::catalog_digest(catalog),
         config_digest: loaded.digest(),
     };
-    let facts = Facts::new(fs, scope, loaded.config.discovery.clone());
+    let facts = Facts::new(fs, scope, loaded.config.discovery.clone())
+        .with_advisories(loaded.config.advisories.path.clone());
     Ok(Setup {
         facts: Arc::new(facts),
         context,

@@ -31,7 +31,25 @@ pub struct Config {
     pub limits: Limits,
     pub discovery: Discovery,
     pub scoring: Scoring,
+    pub advisories: Advisories,
     pub waivers: Vec<Waiver>,
+}
+
+/// The offline vulnerability database the `code` checks match lockfiles against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Advisories {
+    /// A file of OSV advisories (one JSON document per line), or a directory of
+    /// `*.jsonl`/`*.json` such files. Read below `host_root`, like every other input.
+    pub path: PathBuf,
+}
+
+impl Default for Advisories {
+    fn default() -> Self {
+        Advisories {
+            path: PathBuf::from("/var/lib/clawsec/advisories"),
+        }
+    }
 }
 
 /// Caps that keep a hostile or huge host tree from exhausting the daemon.
@@ -106,6 +124,7 @@ impl Default for Config {
             limits: Limits::default(),
             discovery: Discovery::default(),
             scoring: Scoring::default(),
+            advisories: Advisories::default(),
             waivers: Vec::new(),
         }
     }
@@ -296,6 +315,9 @@ impl Config {
         }
         if !self.socket.is_absolute() {
             return bad("socket", "must be an absolute path".into());
+        }
+        if !self.advisories.path.is_absolute() {
+            return bad("advisories.path", "must be an absolute path".into());
         }
         let l = &self.limits;
         for (key, value) in [

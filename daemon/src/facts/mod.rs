@@ -4,6 +4,13 @@
 //! checks (which run concurrently), so ten checks that need the process list cause one
 //! walk of `/proc`. Nothing here decides pass or fail; that is the checks' job.
 
+// checks-a: accounts, code workspaces, lockfiles and the advisory database.
+mod accounts;
+pub mod advisories;
+mod extra;
+pub mod lockfiles;
+mod workspaces;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -230,6 +237,7 @@ pub struct Facts {
     processes: OnceLock<Result<Vec<Process>, ProbeError>>,
     mcp: OnceLock<McpInventory>,
     openclaw: OnceLock<Vec<Result<JsonDoc, ConfigProblem>>>,
+    extra: extra::Extra,
 }
 
 impl Facts {
@@ -242,6 +250,7 @@ impl Facts {
             processes: OnceLock::new(),
             mcp: OnceLock::new(),
             openclaw: OnceLock::new(),
+            extra: extra::Extra::default(),
         }
     }
 

@@ -11,7 +11,10 @@
 //! result, and is also recorded in [`HostFs::caps_reached`] for the report; it is never
 //! silent. Opening never blocks (FIFOs and devices are refused, not read).
 
+pub mod data;
+pub mod net;
 pub mod proc;
+pub mod procfs;
 
 use std::ffi::OsString;
 use std::fs::File;
