@@ -204,11 +204,14 @@ fn agents_namespaced(f: &Facts) -> Outcome {
                 continue;
             }
         };
-        let pid_ns = procfs::namespace(&f.fs, p.pid, "pid").unwrap_or_else(|_| "?".into());
+        // The pid namespace is shown for context; the decision rests on the mount view.
+        let pid_ns = procfs::namespace(&f.fs, p.pid, "pid")
+            .map(|ns| format!(", pid {ns}"))
+            .unwrap_or_default();
         let ev = Evidence::at(
             &p.proc_dir().join("ns/mnt"),
             format!(
-                "{} (pid {}): {mnt}, pid {pid_ns}; host {host_mnt}",
+                "{} (pid {}): {mnt}{pid_ns}; host {host_mnt}",
                 p.program(),
                 p.pid
             ),
