@@ -317,6 +317,15 @@ fn transcripts_private(f: &Facts) -> Outcome {
         for e in &walk.errors {
             out.probe_error(e);
         }
+        if walk.truncated {
+            // Clean so far is not clean: the rest of the tree was never looked at.
+            out.probe_error(&crate::probe::ProbeError::Io {
+                path: root.display().to_string(),
+                message:
+                    "more entries or depth than the limits allow; not every file was inspected"
+                        .into(),
+            });
+        }
         let mut exposed = 0usize;
         for (path, _) in walk.files.iter().filter(|(_, k)| *k == Kind::File) {
             let m = match f.fs.symlink_metadata(path) {
@@ -547,6 +556,15 @@ fn logs_not_world_writable(f: &Facts) -> Outcome {
             .filter(|e| !matches!(e, ProbeError::NotFound { .. }))
         {
             out.probe_error(e);
+        }
+        if walk.truncated {
+            // Clean so far is not clean: the rest of the tree was never looked at.
+            out.probe_error(&crate::probe::ProbeError::Io {
+                path: root.display().to_string(),
+                message:
+                    "more entries or depth than the limits allow; not every file was inspected"
+                        .into(),
+            });
         }
         let mut seen_dirs: Vec<PathBuf> = Vec::new();
         for (path, _) in &walk.files {

@@ -336,14 +336,16 @@ fn effective_limit(
         });
     }
     let mut best: Option<(u64, PathBuf)> = None;
-    while dir.starts_with(CGROUP_ROOT) && dir != Path::new(CGROUP_ROOT) {
+    // The root itself has no limit files on a host, but does inside a container's cgroup
+    // namespace, where it is the container's own cgroup.
+    while dir.starts_with(CGROUP_ROOT) {
         if let Some(value) = procfs::cgroup_value(&f.fs, &dir, file)?
             && let Ok(n) = value.parse::<u64>()
             && best.as_ref().is_none_or(|(b, _)| n < *b)
         {
             best = Some((n, dir.clone()));
         }
-        if !dir.pop() {
+        if dir == Path::new(CGROUP_ROOT) || !dir.pop() {
             break;
         }
     }

@@ -275,7 +275,25 @@ fn scan_file(f: &Facts, path: &Path, what: &str, out: &mut Findings) {
 
 fn no_secrets_in_agent_files(f: &Facts) -> Outcome {
     let mut out = Findings::new();
-    for path in f.instruction_files() {
+    let mut files = f.instruction_files();
+    // Claude Code projects and OpenClaw workspaces found on the host carry their own.
+    for ws in f.code_workspaces() {
+        for name in [
+            "CLAUDE.md",
+            "CLAUDE.local.md",
+            "AGENTS.md",
+            "GEMINI.md",
+            ".claude/CLAUDE.md",
+        ] {
+            let path = ws.join(name);
+            if f.fs.exists(&path) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    for path in files {
         // A symlinked instruction file is INT-001's finding; its target is still scanned.
         scan_file(f, &path, "instruction file", &mut out);
     }
