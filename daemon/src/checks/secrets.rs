@@ -135,6 +135,30 @@ pub(super) const CHECKS: &[Check] = &[
         reads: &["~/.ssh/*"],
         run: ssh_keys_encrypted,
     },
+    Check {
+        id: "SEC-007",
+        domain: Domain::Secrets,
+        severity: Severity::High,
+        title: "Agent state is not kept in cloud-synced folders",
+        rationale: "Agent state directories hold API keys, OAuth tokens, channel \
+            credentials and full transcripts. In Dropbox, OneDrive, Google Drive or a \
+            Syncthing folder they are copied to every linked device and to the provider, \
+            shared along with the folder, and kept in its version history after deletion.",
+        remediation: "Move the directory back to local storage (e.g. `mv ~/Dropbox/.openclaw \
+            ~/.openclaw`), exclude it from sync, and rotate the credentials it held.",
+        references: &["CWE-312", "CWE-200", "CWE-538"],
+        reads: &[
+            "~/Dropbox",
+            "~/OneDrive",
+            "~/Google Drive",
+            "~/Nextcloud",
+            "~/Sync",
+            "~/.openclaw",
+            "~/.claude",
+            "~/.codex",
+        ],
+        run: agent_state_not_synced,
+    },
 ];
 
 fn no_secrets_in_mcp(f: &Facts) -> Outcome {
@@ -430,6 +454,114 @@ fn ssh_keys_encrypted(f: &Facts) -> Outcome {
         }
     }
     out.finish("no SSH private keys were found")
+}
+
+/// Folders that desktop sync clients keep mirrored to a cloud or to other devices.
+const SYNCED_FOLDERS: &[&str] = &[
+    "Dropbox",
+    "OneDrive",
+    "Google Drive",
+    "GoogleDrive",
+    "google-drive",
+    "iCloudDrive",
+    "iCloud Drive",
+    "Nextcloud",
+    "ownCloud",
+    "pCloudDrive",
+    "MEGA",
+    "Sync",
+];
+
+/// Agent state that holds credentials and transcripts.
+const AGENT_STATE: &[&str] = &[
+    ".openclaw",
+    ".clawdbot",
+    ".moltbot",
+    ".claude",
+    ".claude.json",
+    ".codex",
+    ".gemini",
+    ".cursor",
+];
+
+fn agent_state_not_synced(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    for home in f.homes() {
+        let synced: Vec<PathBuf> = SYNCED_FOLDERS
+            .iter()
+            .map(|n| home.path.join(n))
+            .filter(|p| f.fs.metadata(p).is_ok_and(|m| m.kind == Kind::Dir))
+            .collect();
+        let in_synced = |target: &Path| synced.iter().find(|s| target.starts_with(s));
+        // State in the home that is really a link into a synced folder.
+        for name in AGENT_STATE {
+            let path = home.path.join(name);
+            match f.fs.symlink_metadata(&path) {
+                Ok(m) if m.kind == Kind::Symlink => {
+                    let target = match f.fs.read_link(&path) {
+                        Ok(t) if t.is_absolute() => t,
+                        Ok(t) => home.path.join(t),
+                        Err(e) => {
+                            out.probe_error(&e);
+                            continue;
+                        }
+                    };
+                    match in_synced(&target) {
+                        Some(s) => out.finding(Evidence::at(
+                            &path,
+                            format!(
+                                "symlink to {}, inside synced folder {}",
+                                target.display(),
+                                s.display()
+                            ),
+                        )),
+                        None => out.inspected(),
+                    }
+                }
+                Ok(_) | Err(ProbeError::NotFound { .. }) => {}
+                Err(e) => out.probe_error(&e),
+            }
+        }
+        // State copied or moved into a synced folder, at its top level or one below.
+        for root in &synced {
+            let mut dirs = vec![root.clone()];
+            match f.fs.list_dir(root) {
+                Ok(l) => dirs.extend(
+                    l.entries
+                        .iter()
+                        .filter(|e| {
+                            e.kind == Kind::Dir && !AGENT_STATE.contains(&e.name_lossy().as_str())
+                        })
+                        .map(|e| root.join(&e.name)),
+                ),
+                Err(e) => {
+                    out.probe_error(&e);
+                    continue;
+                }
+            }
+            let mut found = false;
+            for dir in dirs {
+                for name in AGENT_STATE {
+                    let path = dir.join(name);
+                    match f.fs.symlink_metadata(&path) {
+                        Ok(_) => {
+                            found = true;
+                            out.finding(Evidence::at(
+                                &path,
+                                format!("agent state inside synced folder {}", root.display()),
+                            ));
+                        }
+                        Err(ProbeError::NotFound { .. }) => {}
+                        Err(e) => out.probe_error(&e),
+                    }
+                }
+            }
+            if !found {
+                out.ok(Evidence::at(root, "synced folder holds no agent state"));
+            }
+        }
+    }
+    out.finish("no cloud-synced folders were found")
 }
 
 #[derive(Debug, PartialEq, Eq)]
