@@ -439,6 +439,17 @@ fn no_git_hooks(f: &Facts) -> Outcome {
             let path = hooks.join(&e.name);
             match f.fs.metadata(&path) {
                 Ok(m) if m.kind == Kind::File && m.mode & 0o111 != 0 => {
+                    match f.fs.read_text(&path) {
+                        Ok(text) if is_git_lfs_hook(&text) => {
+                            out.ok(Evidence::at(
+                                &path,
+                                format!("{name}: the stock git-lfs hook"),
+                            ));
+                            continue;
+                        }
+                        Ok(_) => {}
+                        Err(e) => out.probe_error(&e),
+                    }
                     active += 1;
                     out.finding(Evidence::at(
                         &path,
@@ -456,6 +467,27 @@ fn no_git_hooks(f: &Facts) -> Outcome {
         }
     }
     out.finish("no git repositories were found in agent workspaces")
+}
+
+/// The hooks `git lfs install` writes into every repository: a shebang, a check that
+/// git-lfs exists, and `git lfs <hook> "$@"`. Anything more is not the stock hook.
+fn is_git_lfs_hook(text: &str) -> bool {
+    let mut calls_lfs = false;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.starts_with("#!") || line.starts_with("command -v git-lfs >/dev/null 2>&1 ||") {
+            continue;
+        }
+        let hook = line
+            .strip_prefix("git lfs ")
+            .and_then(|r| r.strip_suffix(" \"$@\""));
+        match hook {
+            Some(h) if !h.is_empty() && h.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') => {
+                calls_lfs = true
+            }
+            _ => return false,
+        }
+    }
+    calls_lfs
 }
 
 /// `key = value` pairs of an ini-style file (npmrc, pip.conf) with their line numbers.

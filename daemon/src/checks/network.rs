@@ -517,17 +517,19 @@ fn inbound_firewall(f: &Facts) -> Outcome {
             )),
         }
     }
-    // nftables: an input hook chain with policy drop, loaded at boot.
+    // nftables: an input hook chain with policy drop.
     let nft = Path::new("/etc/nftables.conf");
     if let Some(text) = read_opt(f, nft, &mut out, &mut failed) {
         match nft_input_policy(&text) {
             Some(("drop", l)) if unit_enabled(f, "nftables.service") => good.push(
                 Evidence::at(nft, "input chain policy drop; nftables.service enabled").line(l),
             ),
-            Some(("drop", l)) => weak.push(
+            // A drop policy is an edit of the stock file, so it is taken as the admin's
+            // intent even when no enablement link is visible (e.g. a non-systemd host).
+            Some(("drop", l)) => good.push(
                 Evidence::at(
                     nft,
-                    "input chain policy drop, but nftables.service is not enabled at boot",
+                    "input chain policy drop; nftables.service not seen enabled at boot",
                 )
                 .line(l),
             ),

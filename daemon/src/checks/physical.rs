@@ -410,6 +410,16 @@ fn runtime_socket_unreachable(f: &Facts) -> Outcome {
                 ),
                 other => other.label().to_owned(),
             });
+            // The docker group is how Docker documents granting socket access; count it
+            // even when the socket's gid does not line up (an image assessed from another
+            // host, or a socket recreated by a unit with a different group).
+            let docker_gid = accounts.group_gid("docker");
+            let via = via.or_else(|| {
+                (path.ends_with("docker.sock")
+                    && m.mode & 0o020 != 0
+                    && docker_gid.is_some_and(|g| gids.contains(&g)))
+                .then(|| "member of the docker group".to_owned())
+            });
             let detail = format!("mode {:04o} uid {} gid {}", m.mode, m.uid, m.gid);
             match via {
                 Some(via) => out.finding(Evidence::at(

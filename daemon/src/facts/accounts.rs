@@ -25,6 +25,10 @@ impl Accounts {
             .map(|g| g.0.as_str())
     }
 
+    pub fn group_gid(&self, name: &str) -> Option<u32> {
+        self.groups.iter().find(|g| g.0 == name).map(|g| g.1)
+    }
+
     /// The primary group of `uid` and every group that lists the user as a member.
     pub fn gids_of(&self, uid: u32) -> Vec<u32> {
         let mut gids = Vec::new();
