@@ -128,6 +128,29 @@ pub(super) const CHECKS: &[Check] = &[
         ],
         run: runtime_socket_unreachable,
     },
+    Check {
+        id: "PHY-007",
+        domain: Domain::Physical,
+        severity: Severity::High,
+        title: "Sandboxed agents have no sensitive host paths mounted in",
+        rationale: "A container or sandbox is only as tight as what is mounted into it: the \
+            host's root, /etc, a whole home, ~/.ssh or the Docker socket bind-mounted into \
+            the agent's namespace hands back what the sandbox was meant to take away.",
+        remediation: "Mount only the workspace the agent needs (read-only where possible); \
+            remove binds of /, /etc, /root, /home, credential directories and container \
+            runtime sockets from the container or sandbox definition.",
+        references: &[
+            "CWE-668",
+            "CIS Docker Benchmark 5.5",
+            "CIS Docker Benchmark 5.31",
+        ],
+        reads: &[
+            "/proc/<pid>/mountinfo",
+            "/proc/1/mountinfo",
+            "/proc/<pid>/ns/mnt",
+        ],
+        run: no_sensitive_mounts,
+    },
 ];
 
 fn agents_not_root(f: &Facts) -> Outcome {
@@ -438,6 +461,152 @@ fn runtime_socket_unreachable(f: &Facts) -> Outcome {
         }
     }
     out.finish("no agent processes are running")
+}
+
+/// Filesystems whose root is not host content (pseudo filesystems, container layers).
+const NOT_HOST_CONTENT: &[&str] = &[
+    "proc",
+    "sysfs",
+    "tmpfs",
+    "devtmpfs",
+    "devpts",
+    "mqueue",
+    "cgroup",
+    "cgroup2",
+    "overlay",
+    "securityfs",
+    "debugfs",
+    "tracefs",
+    "fusectl",
+    "bpf",
+    "hugetlbfs",
+    "pstore",
+    "configfs",
+    "autofs",
+    "nsfs",
+    "ramfs",
+    "binfmt_misc",
+    "rpc_pipefs",
+    "efivarfs",
+    "fuse.lxcfs",
+];
+
+/// Host directories that hand back the host when mounted into a sandbox.
+const SENSITIVE_ROOTS: &[&str] = &[
+    "/",
+    "/etc",
+    "/root",
+    "/home",
+    "/var",
+    "/run",
+    "/var/run",
+    "/boot",
+    "/usr",
+    "/var/lib/docker",
+];
+const SENSITIVE_DIRS: &[&str] = &[".ssh", ".aws", ".gnupg", ".kube", ".docker"];
+const SOCKET_NAMES: &[&str] = &["docker.sock", "containerd.sock", "podman.sock"];
+
+/// Why a mount is sensitive, if it is.
+fn sensitive_mount(m: &procfs::Mount) -> Option<&'static str> {
+    let name = |p: &str| p.rsplit('/').next().map(str::to_owned).unwrap_or_default();
+    if SOCKET_NAMES.contains(&name(&m.mount_point).as_str())
+        || SOCKET_NAMES.contains(&name(&m.root).as_str())
+    {
+        return Some("container runtime socket");
+    }
+    if NOT_HOST_CONTENT.contains(&m.fstype.as_str()) {
+        return None;
+    }
+    if SENSITIVE_ROOTS.contains(&m.root.as_str()) {
+        return Some("host directory");
+    }
+    let home_dir = m
+        .root
+        .strip_prefix("/home/")
+        .is_some_and(|r| !r.is_empty() && !r.contains('/'));
+    if home_dir {
+        return Some("whole home directory");
+    }
+    Path::new(&m.root)
+        .components()
+        .any(|c| SENSITIVE_DIRS.iter().any(|d| c.as_os_str() == *d))
+        .then_some("credential directory")
+}
+
+fn no_sensitive_mounts(f: &Facts) -> Outcome {
+    let agents = match agents(f) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let mut out = Findings::new();
+    if agents.is_empty() {
+        return out.finish("no agent processes are running");
+    }
+    let host_mnt = match procfs::namespace(&f.fs, 1, "mnt") {
+        Ok(ns) => ns,
+        Err(e) => return Outcome::probe_failure(&e),
+    };
+    let mut host_mounts: Option<Vec<procfs::Mount>> = None;
+    for p in agents {
+        match procfs::namespace(&f.fs, p.pid, "mnt") {
+            // In the host's namespace there is nothing mounted "into" it: PHY-003's finding.
+            Ok(ns) if ns == host_mnt => continue,
+            Ok(_) => {}
+            Err(ProbeError::NotFound { .. }) => continue,
+            Err(e) => {
+                out.probe_error(&e);
+                continue;
+            }
+        }
+        let mounts = match procfs::mountinfo(&f.fs, p.pid) {
+            Ok(m) => m,
+            // The process exited since the listing.
+            Err(ProbeError::NotFound { .. }) => continue,
+            Err(e) => {
+                out.probe_error(&e);
+                continue;
+            }
+        };
+        if host_mounts.is_none() {
+            match procfs::mountinfo(&f.fs, 1) {
+                Ok(m) => host_mounts = Some(m),
+                Err(e) => return Outcome::probe_failure(&e),
+            }
+        }
+        let host = host_mounts.as_deref().unwrap_or_default();
+        let path = p.proc_dir().join("mountinfo");
+        let who = format!("{} (pid {})", p.program(), p.pid);
+        let mut clean = true;
+        for m in &mounts {
+            // The host's own mount seen at its own place (a sandbox that shares the tree
+            // read-only) adds nothing; a mount placed elsewhere does.
+            let same_as_host = host
+                .iter()
+                .any(|h| h.dev == m.dev && h.root == m.root && h.mount_point == m.mount_point);
+            if same_as_host && !m.mount_point.ends_with(".sock") {
+                continue;
+            }
+            if let Some(why) = sensitive_mount(m) {
+                clean = false;
+                let mode = if m.read_only { "ro" } else { "rw" };
+                out.finding(Evidence::at(
+                    &path,
+                    format!(
+                        "{who}: {why} {} mounted at {} ({mode}, {})",
+                        m.root, m.mount_point, m.fstype
+                    ),
+                ));
+            }
+        }
+        if clean {
+            out.ok(Evidence::at(
+                &path,
+                format!("{who}: {} mounts, none sensitive", mounts.len()),
+            ));
+        }
+    }
+    out.finish("no agent processes run in their own mount namespace")
 }
 
 /// How a user can write to a socket (connecting to a Unix socket needs write permission).

@@ -74,3 +74,87 @@ pub fn cgroup_value(fs: &HostFs, cgroup_dir: &Path, file: &str) -> ProbeResult<O
         Err(e) => Err(e),
     }
 }
+
+/// One line of `/proc/<pid>/mountinfo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// `major:minor` of the filesystem.
+    pub dev: String,
+    /// The directory of the filesystem that is mounted (a bind mount's source).
+    pub root: String,
+    pub mount_point: String,
+    pub read_only: bool,
+    pub fstype: String,
+}
+
+/// The mounts a process sees.
+pub fn mountinfo(fs: &HostFs, pid: u32) -> ProbeResult<Vec<Mount>> {
+    let path = PathBuf::from(format!("/proc/{pid}/mountinfo"));
+    let text = fs.read_text(&path)?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            parse_mount(l).ok_or_else(|| ProbeError::Io {
+                path: path.display().to_string(),
+                message: format!("line {}: not a mountinfo entry", i + 1),
+            })
+        })
+        .collect()
+}
+
+/// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`
+fn parse_mount(line: &str) -> Option<Mount> {
+    let (left, right) = line.split_once(" - ")?;
+    let f: Vec<&str> = left.split_whitespace().collect();
+    if f.len() < 6 {
+        return None;
+    }
+    Some(Mount {
+        dev: f[2].to_owned(),
+        root: unescape(f[3]),
+        mount_point: unescape(f[4]),
+        read_only: f[5].split(',').any(|o| o == "ro"),
+        fstype: right.split_whitespace().next()?.to_owned(),
+    })
+}
+
+/// The kernel writes space, tab, newline and backslash in paths as octal escapes.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let code = rest.get(i + 1..i + 4);
+        match code.and_then(|c| u8::from_str_radix(c, 8).ok()) {
+            Some(b) => {
+                out.push(char::from(b));
+                rest = &rest[i + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_mountinfo_lines() {
+        let m = parse_mount(
+            "36 35 98:0 /home/alice/My\\040Files /work ro,noatime master:1 - ext4 /dev/sda1 rw",
+        )
+        .unwrap();
+        assert_eq!(m.root, "/home/alice/My Files");
+        assert_eq!(m.mount_point, "/work");
+        assert!(m.read_only);
+        assert_eq!((m.dev.as_str(), m.fstype.as_str()), ("98:0", "ext4"));
+        assert!(parse_mount("garbage").is_none());
+    }
+}
