@@ -502,17 +502,27 @@ fn glob_matches(pattern: &Path, path: &Path) -> bool {
 }
 
 fn component_matches(pattern: &str, name: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == name,
-        Some((pre, rest)) => {
-            let Some(tail) = name.strip_prefix(pre) else {
-                return false;
-            };
-            (0..=tail.len())
-                .filter(|i| tail.is_char_boundary(*i))
-                .any(|i| component_matches(rest, &tail[i..]))
+    // Iterative wildcard matching: linear in practice and never exponential, whatever
+    // a logrotate file holds.
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < n.len() {
+        if p.get(i) == Some(&b'*') {
+            star = Some((i, j));
+            i += 1;
+        } else if p.get(i) == Some(&n[j]) {
+            i += 1;
+            j += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
         }
     }
+    p[i..].iter().all(|c| *c == b'*')
 }
 
 fn logs_not_world_writable(f: &Facts) -> Outcome {
@@ -628,5 +638,9 @@ mod tests {
         ));
         assert!(component_matches("open*aw", "openclaw"));
         assert!(!component_matches("open*x", "openclaw"));
+        assert!(component_matches("*", ""));
+        assert!(component_matches("*.log", "gateway.log"));
+        assert!(!component_matches("*.log", "gateway.log.1"));
+        assert!(!component_matches(&"*a".repeat(40), &"a".repeat(39)));
     }
 }

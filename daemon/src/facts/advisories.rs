@@ -98,33 +98,34 @@ impl Affected {
 }
 
 fn range_affects(eco: Ecosystem, events: &[Event], version: &str) -> bool {
-    let cmp = |a: &str, b: &str| -> Option<Ordering> {
-        if a == "0" {
-            return Some(Ordering::Less);
-        }
-        eco.compare(a, b)
+    // A version that does not parse matches only the exact `versions` list.
+    if eco.compare(version, version).is_none() {
+        return false;
+    }
+    // "0" is before everything; bounds that do not parse are skipped rather than guessed,
+    // which also keeps the sort below a total order.
+    let order = |a: &str, b: &str| match (a == "0", b == "0") {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        (false, false) => eco.compare(a, b).unwrap_or(Ordering::Equal),
     };
+    let mut sorted: Vec<&Event> = events
+        .iter()
+        .filter(|e| {
+            let v = event_version(e);
+            v == "0" || eco.compare(v, v).is_some()
+        })
+        .collect();
+    sorted.sort_by(|x, y| order(event_version(x), event_version(y)));
+    // Events are applied in version order; each one at or below the version sets the state.
     let mut affected = false;
-    // Events are applied in version order; each one that lies at or below the version
-    // flips the state. An unparsable bound is skipped rather than guessed.
-    let mut sorted: Vec<&Event> = events.iter().collect();
-    sorted.sort_by(|x, y| {
-        let (a, b) = (event_version(x), event_version(y));
-        if a == "0" {
-            return Ordering::Less;
-        }
-        if b == "0" {
-            return Ordering::Greater;
-        }
-        eco.compare(a, b).unwrap_or(Ordering::Equal)
-    });
     for ev in sorted {
+        let bound = order(event_version(ev), version);
         match ev {
-            Event::Introduced(v) if cmp(v, version).is_some_and(Ordering::is_le) => affected = true,
-            Event::Fixed(v) if cmp(v, version).is_some_and(Ordering::is_le) => affected = false,
-            Event::LastAffected(v) if cmp(v, version).is_some_and(Ordering::is_lt) => {
-                affected = false
-            }
+            Event::Introduced(_) if bound.is_le() => affected = true,
+            Event::Fixed(_) if bound.is_le() => affected = false,
+            Event::LastAffected(_) if bound.is_lt() => affected = false,
             _ => {}
         }
     }
@@ -501,5 +502,22 @@ mod tests {
         // PYSEC-2021-142 (PyYAML < 5.4), matched through name normalization.
         assert!(ids(Ecosystem::PyPi, "pyyaml", "5.3.1").contains(&"PYSEC-2021-142".into()));
         assert!(ids(Ecosystem::PyPi, "PyYAML", "5.4").is_empty());
+        // An unparsable version is not "affected since 0".
+        assert!(ids(Ecosystem::PyPi, "pyyaml", "git+https://example/pyyaml").is_empty());
+        // last_affected closes the range after the version.
+        let r = [
+            Event::Introduced("0".into()),
+            Event::LastAffected("1.2.0".into()),
+        ];
+        assert!(range_affects(Ecosystem::Npm, &r, "1.2.0"));
+        assert!(!range_affects(Ecosystem::Npm, &r, "1.2.1"));
+        // Unparsable bounds are skipped without upsetting the order.
+        let r = [
+            Event::Introduced("1.0.0".into()),
+            Event::Fixed("not-a-version".into()),
+            Event::Fixed("1.5.0".into()),
+        ];
+        assert!(range_affects(Ecosystem::Crates, &r, "1.4.9"));
+        assert!(!range_affects(Ecosystem::Crates, &r, "1.5.0"));
     }
 }
