@@ -766,3 +766,52 @@ fn tls_verification_on(f: &Facts) -> Outcome {
     }
     out.finish("no agent processes or agent configs were found")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nftables_input_policy() {
+        let conf = "table inet filter {\n  chain input {\n    type filter hook input priority 0; policy drop;\n  }\n}\n";
+        assert_eq!(nft_input_policy(conf), Some(("drop", 3)));
+        let stock = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter;\n\t}\n}\n";
+        assert_eq!(nft_input_policy(stock), Some(("accept", 4)));
+        assert_eq!(nft_input_policy("table inet nat {}\n"), None);
+    }
+
+    #[test]
+    fn iptables_default_deny() {
+        assert!(iptables_input_denies("*filter\n:INPUT DROP [0:0]\nCOMMIT\n").is_some());
+        assert!(iptables_input_denies("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j REJECT --reject-with icmp-host-prohibited\n").is_some());
+        // A rule that drops one port is not a default-deny policy.
+        assert!(
+            iptables_input_denies(
+                "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 23 -j DROP\n"
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn insecure_tls_settings_are_found_anywhere() {
+        let v: Value = serde_json::json!({
+            "mcpServers": {"a": {"env": {"NODE_TLS_REJECT_UNAUTHORIZED": "0", "GIT_SSL_NO_VERIFY": "false"}}},
+            "http": {"tls": {"rejectUnauthorized": true, "insecureSkipVerify": true}},
+            "list": [{"verifySsl": false}]
+        });
+        let mut found = Vec::new();
+        insecure_settings(&v, "", &mut found);
+        found.sort();
+        assert_eq!(
+            found,
+            vec![
+                "http.tls.insecureSkipVerify: true",
+                "list[0].verifySsl: false",
+                "mcpServers.a.env.NODE_TLS_REJECT_UNAUTHORIZED=0",
+            ]
+        );
+        assert!(disables_tls("PYTHONHTTPSVERIFY", " 0"));
+        assert!(!disables_tls("PYTHONHTTPSVERIFY", "1"));
+    }
+}
