@@ -147,6 +147,28 @@ pub(super) const CHECKS: &[Check] = &[
         ],
         run: tls_verification_on,
     },
+    Check {
+        id: "NET-007",
+        domain: Domain::Network,
+        severity: Severity::High,
+        title: "Model API and telemetry endpoints are reached over TLS",
+        rationale: "A model base URL or OpenTelemetry endpoint over plain http:// to another \
+            host sends the API key, every prompt, the code in context and the model's \
+            answers in clear text, and lets anyone on the path rewrite the answers the agent \
+            then acts on.",
+        remediation: "Use https:// for ANTHROPIC_BASE_URL / OPENAI_BASE_URL, provider \
+            baseUrl settings and OTEL_EXPORTER_OTLP_ENDPOINT, or reach a local gateway or \
+            collector over loopback.",
+        references: &["CWE-319", "CWE-523"],
+        reads: &[
+            "/proc/<pid>/environ",
+            "~/.claude/settings.json",
+            "~/.gemini/settings.json",
+            "~/.codex/config.toml",
+            "~/.openclaw/openclaw.json",
+        ],
+        run: model_endpoints_tls,
+    },
 ];
 
 /// Effective global sshd settings: the first value of each keyword wins, `Include`
@@ -686,34 +708,41 @@ fn insecure_settings(v: &Value, path: &str, found: &mut Vec<String>) {
     }
 }
 
-fn tls_verification_on(f: &Facts) -> Outcome {
-    let mut out = Findings::new();
-    // Agent processes: only the names and values of the TLS variables are looked at.
-    if let Ok(procs) = processes_or_outcome(f) {
-        for p in procs.into_iter().filter(|p| f.is_agent(p)) {
-            match procfs_env::environ(&f.fs, p.pid) {
-                Ok(env) => {
-                    let bad: Vec<String> = env
-                        .iter()
-                        .filter_map(|kv| kv.split_once('='))
-                        .filter(|(k, v)| disables_tls(k, v))
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect();
-                    let path = p.proc_dir().join("environ");
-                    let who = format!("{} (pid {})", p.program(), p.pid);
-                    if bad.is_empty() {
-                        out.ok(Evidence::at(&path, format!("{who}: verification on")));
-                    } else {
-                        out.finding(Evidence::at(&path, format!("{who}: {}", bad.join(", "))));
-                    }
-                }
-                Err(ProbeError::NotFound { .. }) => {}
-                Err(e) => out.probe_error(&e),
-            }
+/// The environment of every agent process: (evidence path, who, `NAME=value` strings).
+/// Values may be secrets: callers look only at the variables they judge.
+fn agent_environments(f: &Facts, out: &mut Findings) -> Vec<(PathBuf, String, Vec<String>)> {
+    let mut envs = Vec::new();
+    let Ok(procs) = processes_or_outcome(f) else {
+        return envs;
+    };
+    for p in procs.into_iter().filter(|p| f.is_agent(p)) {
+        match procfs_env::environ(&f.fs, p.pid) {
+            Ok(env) => envs.push((
+                p.proc_dir().join("environ"),
+                format!("{} (pid {})", p.program(), p.pid),
+                env,
+            )),
+            Err(ProbeError::NotFound { .. }) => {}
+            Err(e) => out.probe_error(&e),
         }
     }
-    // MCP client configs and Claude Code settings, parsed as JSON (or TOML for Codex).
-    let mut docs: Vec<(PathBuf, String, Result<Value, String>)> = Vec::new();
+    envs
+}
+
+/// Agent configs where network settings live, parsed: MCP client configs, Claude Code
+/// and Gemini CLI settings, Codex config, OpenClaw configs. Unusable ones are recorded.
+fn agent_config_docs(f: &Facts, out: &mut Findings) -> Vec<(PathBuf, String, Value)> {
+    let mut docs: Vec<(PathBuf, String, Value)> = Vec::new();
+    let mut push =
+        |path: PathBuf, text: String, value: Result<Value, String>, out: &mut Findings| {
+            if docs.iter().any(|d| d.0 == path) {
+                return;
+            }
+            match value {
+                Ok(v) => docs.push((path, text, v)),
+                Err(message) => out.parse_error(&path, message),
+            }
+        };
     let inv = f.mcp();
     for p in &inv.errors {
         out.problem(p);
@@ -724,45 +753,168 @@ fn tls_verification_on(f: &Facts) -> Outcome {
         } else {
             crate::jsonc::parse(&cfg.text)
         };
-        docs.push((cfg.path.clone(), cfg.text.clone(), value));
+        push(cfg.path.clone(), cfg.text.clone(), value, out);
     }
     for home in f.homes() {
-        for rel in [".claude/settings.json", ".claude/settings.local.json"] {
+        for rel in [
+            ".claude/settings.json",
+            ".claude/settings.local.json",
+            ".gemini/settings.json",
+        ] {
             match f.json_file(&home.path.join(rel)) {
-                Some(Ok(d)) => docs.push((d.path, d.text, Ok(d.value))),
+                Some(Ok(d)) => push(d.path, d.text, Ok(d.value), out),
                 Some(Err(p)) => out.problem(&p),
                 None => {}
             }
         }
+        let codex = home.path.join(".codex/config.toml");
+        match f.fs.read_text(&codex) {
+            Ok(text) => {
+                let value = toml::from_str::<Value>(&text).map_err(|e| e.message().to_owned());
+                push(codex, text, value, out);
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => out.probe_error(&e),
+        }
     }
     for doc in f.openclaw_configs() {
         match doc {
-            Ok(d) => docs.push((d.path.clone(), d.text.clone(), Ok(d.value.clone()))),
+            Ok(d) => push(d.path.clone(), d.text.clone(), Ok(d.value.clone()), out),
             Err(p) => out.problem(p),
         }
     }
-    for (path, text, value) in docs {
-        let value = match value {
-            Ok(v) => v,
-            Err(message) => {
-                out.parse_error(&path, message);
-                continue;
-            }
-        };
+    docs
+}
+
+/// Reports settings found in one config, each with the line of its key.
+fn report_settings(out: &mut Findings, path: &Path, text: &str, found: Vec<String>, clean: &str) {
+    if found.is_empty() {
+        out.ok(Evidence::at(path, clean));
+    }
+    for setting in found {
+        let key = setting.rsplit('.').next().unwrap_or(&setting);
+        let key = key.split([':', '=']).next().unwrap_or(key);
+        let mut ev = Evidence::at(path, setting.clone());
+        if let Some(l) = crate::jsonc::line_of_key(text, key) {
+            ev = ev.line(l);
+        }
+        out.finding(ev);
+    }
+}
+
+fn tls_verification_on(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    // Agent processes: only the names and values of the TLS variables are looked at.
+    for (path, who, env) in agent_environments(f, &mut out) {
+        let bad: Vec<String> = env
+            .iter()
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, v)| disables_tls(k, v))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if bad.is_empty() {
+            out.ok(Evidence::at(&path, format!("{who}: verification on")));
+        } else {
+            out.finding(Evidence::at(&path, format!("{who}: {}", bad.join(", "))));
+        }
+    }
+    for (path, text, value) in agent_config_docs(f, &mut out) {
         let mut found = Vec::new();
         insecure_settings(&value, "", &mut found);
-        if found.is_empty() {
-            out.ok(Evidence::at(&path, "no setting disables TLS verification"));
-        }
-        for setting in found {
-            let key = setting.rsplit('.').next().unwrap_or(&setting);
-            let key = key.split([':', '=']).next().unwrap_or(key);
-            let mut ev = Evidence::at(&path, setting.clone());
-            if let Some(l) = crate::jsonc::line_of_key(&text, key) {
-                ev = ev.line(l);
+        report_settings(
+            &mut out,
+            &path,
+            &text,
+            found,
+            "no setting disables TLS verification",
+        );
+    }
+    out.finish("no agent processes or agent configs were found")
+}
+
+/// Variables naming a model API or telemetry endpoint: prompts, code and keys go there.
+const ENDPOINT_VARS: &[&str] = &[
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_BEDROCK_BASE_URL",
+    "ANTHROPIC_VERTEX_BASE_URL",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_BASE",
+    "AZURE_OPENAI_ENDPOINT",
+    "GOOGLE_GEMINI_BASE_URL",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+];
+
+/// Config keys naming a model provider or telemetry endpoint.
+const ENDPOINT_KEYS: &[&str] = &[
+    "baseUrl",
+    "baseURL",
+    "base_url",
+    "apiBase",
+    "api_base",
+    "otlpEndpoint",
+];
+
+fn plaintext_endpoints(v: &Value, path: &str, found: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let here = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match child {
+                    Value::String(url)
+                        if (ENDPOINT_KEYS.contains(&k.as_str())
+                            || ENDPOINT_VARS.contains(&k.as_str()))
+                            && is_plaintext_remote(url) =>
+                    {
+                        found.push(format!("{here}={url}"))
+                    }
+                    _ => plaintext_endpoints(child, &here, found),
+                }
             }
-            out.finding(ev);
         }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                plaintext_endpoints(child, &format!("{path}[{i}]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn model_endpoints_tls(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    for (path, who, env) in agent_environments(f, &mut out) {
+        let bad: Vec<String> = env
+            .iter()
+            .filter_map(|kv| kv.split_once('='))
+            .filter(|(k, v)| ENDPOINT_VARS.contains(k) && is_plaintext_remote(v))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if bad.is_empty() {
+            out.ok(Evidence::at(
+                &path,
+                format!("{who}: no plaintext endpoints"),
+            ));
+        } else {
+            out.finding(Evidence::at(&path, format!("{who}: {}", bad.join(", "))));
+        }
+    }
+    for (path, text, value) in agent_config_docs(f, &mut out) {
+        let mut found = Vec::new();
+        plaintext_endpoints(&value, "", &mut found);
+        report_settings(
+            &mut out,
+            &path,
+            &text,
+            found,
+            "no plaintext model or telemetry endpoint",
+        );
     }
     out.finish("no agent processes or agent configs were found")
 }
