@@ -132,6 +132,28 @@ pub(super) const CHECKS: &[Check] = &[
         ],
         run: package_managers_verify_tls,
     },
+    Check {
+        id: "CODE-007",
+        domain: Domain::Code,
+        severity: Severity::High,
+        title: "Installed agent tooling has no known advisories",
+        rationale: "Agents and MCP servers installed globally with npm, pipx or uv run with \
+            the user's credentials on every start. A version with a published advisory \
+            (prompt injection to code execution, path traversal, SSRF) is an open door that \
+            lockfile audits of the workspaces never see.",
+        remediation: "Upgrade the listed tools (`npm update -g NAME`, `pipx upgrade NAME`, \
+            `uv tool upgrade NAME`) and remove the ones no longer used.",
+        references: &["CWE-1395", "CWE-1104", "https://ossf.github.io/osv-schema/"],
+        reads: &[
+            "/usr/lib/node_modules/*/package.json",
+            "/usr/local/lib/node_modules/*/package.json",
+            "~/.npm-global/lib/node_modules/*/package.json",
+            "~/.local/share/pipx/venvs/*/lib/*/site-packages/*.dist-info",
+            "~/.local/share/uv/tools/*/lib/*/site-packages/*.dist-info",
+            "/var/lib/clawsec/advisories (advisories.path)",
+        ],
+        run: installed_tooling_patched,
+    },
 ];
 
 fn mcp_packages_pinned(f: &Facts) -> Outcome {
@@ -292,6 +314,59 @@ fn no_vulnerable_dependencies(f: &Facts) -> Outcome {
         }
     }
     out.finish("no lockfiles were found in agent workspaces")
+}
+
+fn installed_tooling_patched(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let (installed, errors) = f.installed_packages();
+    for e in &errors {
+        out.probe_error(e);
+    }
+    if installed.is_empty() {
+        return out.finish("no globally installed npm packages or Python tools were found");
+    }
+    let db = match f.advisories() {
+        None => {
+            return Outcome::NotApplicable(format!(
+                "no advisory database is installed at {}",
+                f.advisories_path().display()
+            ));
+        }
+        Some(Err(p)) => {
+            out.problem(p);
+            return out.finish("");
+        }
+        Some(Ok(db)) => db,
+    };
+    let mut vulnerable = 0;
+    for pkg in &installed {
+        let hits = db.affecting(pkg.ecosystem, &pkg.name, &pkg.version);
+        for adv in &hits {
+            let alias = adv
+                .aliases
+                .iter()
+                .find(|a| a.starts_with("CVE-"))
+                .map_or(String::new(), |a| format!(" ({a})"));
+            out.finding(Evidence::at(
+                &pkg.path,
+                format!(
+                    "{} {} {}: {}{alias}",
+                    pkg.ecosystem.osv(),
+                    pkg.name,
+                    pkg.version,
+                    adv.id
+                ),
+            ));
+        }
+        vulnerable += hits.len();
+    }
+    if vulnerable == 0 {
+        out.ok(Evidence::note(format!(
+            "{} installed packages, none with a known advisory",
+            installed.len()
+        )));
+    }
+    out.finish("no globally installed npm packages or Python tools were found")
 }
 
 fn lockfiles_present(f: &Facts) -> Outcome {

@@ -8,6 +8,7 @@
 mod accounts;
 pub mod advisories;
 mod extra;
+mod installed;
 pub mod lockfiles;
 mod workspaces;
 
