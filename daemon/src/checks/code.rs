@@ -623,7 +623,11 @@ fn package_managers_verify_tls(f: &Facts) -> Outcome {
             };
             if insecure {
                 bad += 1;
-                out.finding(Evidence::at(&path, format!("{key} = {value}")).line(line));
+                let shown: Vec<String> = value
+                    .split_whitespace()
+                    .map(super::network::without_userinfo)
+                    .collect();
+                out.finding(Evidence::at(&path, format!("{key} = {}", shown.join(" "))).line(line));
             }
         }
         if bad == 0 {

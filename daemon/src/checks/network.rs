@@ -316,6 +316,18 @@ fn remote_mcp_tls(f: &Facts) -> Outcome {
     out.finish("no remote MCP servers are configured")
 }
 
+/// A URL with any `user:password@` part masked, for evidence.
+pub(super) fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 /// `http://` to anything but loopback.
 pub(super) fn is_plaintext_remote(url: &str) -> bool {
     let Some(rest) = url
@@ -872,7 +884,7 @@ fn plaintext_endpoints(v: &Value, path: &str, found: &mut Vec<String>) {
                             || ENDPOINT_VARS.contains(&k.as_str()))
                             && is_plaintext_remote(url) =>
                     {
-                        found.push(format!("{here}={url}"))
+                        found.push(format!("{here}={}", without_userinfo(url)))
                     }
                     _ => plaintext_endpoints(child, &here, found),
                 }
@@ -894,7 +906,7 @@ fn model_endpoints_tls(f: &Facts) -> Outcome {
             .iter()
             .filter_map(|kv| kv.split_once('='))
             .filter(|(k, v)| ENDPOINT_VARS.contains(k) && is_plaintext_remote(v))
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{k}={}", without_userinfo(v)))
             .collect();
         if bad.is_empty() {
             out.ok(Evidence::at(
@@ -964,6 +976,14 @@ mod tests {
             ]
         );
         assert!(disables_tls("PYTHONHTTPSVERIFY", " 0"));
+        assert_eq!(
+            without_userinfo("http://bob:hunter2@10.0.0.5:4000/v1?x=1"),
+            "http://***@10.0.0.5:4000/v1?x=1"
+        );
+        assert_eq!(
+            without_userinfo("http://gpu-box:8000/v1"),
+            "http://gpu-box:8000/v1"
+        );
         assert!(!disables_tls("PYTHONHTTPSVERIFY", "1"));
     }
 }

@@ -76,7 +76,6 @@ pub(super) const CHECKS: &[Check] = &[
             "~/.claude/CLAUDE.md",
             "~/.claude/settings.json",
             "~/.claude/settings.local.json",
-            "~/.gemini/settings.json",
             "<workspace>/CLAUDE.md",
             "<workspace>/AGENTS.md",
             "<workspace>/.claude/settings.json",
@@ -323,11 +322,8 @@ fn no_secrets_in_agent_files(f: &Facts) -> Outcome {
     }
     let mut settings = Vec::new();
     for home in f.homes() {
-        for rel in [
-            ".claude/settings.json",
-            ".claude/settings.local.json",
-            ".gemini/settings.json",
-        ] {
+        // (Gemini CLI's settings.json holds its MCP servers, which SEC-001 scans.)
+        for rel in [".claude/settings.json", ".claude/settings.local.json"] {
             settings.push(home.path.join(rel));
         }
     }
