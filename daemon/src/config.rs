@@ -527,6 +527,11 @@ mod tests {
             e.contains(":2:1: limits.max_depth: must be greater than 0"),
             "{e}"
         );
+        let e = err("[advisories]\npath = \"osv\"\n");
+        assert!(
+            e.contains(":2:1: advisories.path: must be an absolute path"),
+            "{e}"
+        );
         let e = err("host_root = \"relative/dir\"\n");
         assert!(
             e.contains(":1:1: host_root: must be an absolute path"),
