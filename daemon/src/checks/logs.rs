@@ -133,6 +133,28 @@ pub(super) const CHECKS: &[Check] = &[
         ],
         run: logs_not_world_writable,
     },
+    Check {
+        id: "LOG-007",
+        domain: Domain::Logs,
+        severity: Severity::Low,
+        title: "Agents keep a record of their sessions",
+        rationale: "Session transcripts are the only record of what an agent was asked, \
+            what it read and which tools it ran. With Claude Code's cleanupPeriodDays at 0 \
+            or Codex history persistence off, an incident leaves nothing to investigate.",
+        remediation: "Remove `cleanupPeriodDays: 0` from Claude Code settings (the default \
+            keeps 30 days) and `persistence = \"none\"` from Codex's [history] table; protect \
+            the transcripts instead (LOG-003, LOG-006).",
+        references: &[
+            "CWE-778",
+            "https://docs.anthropic.com/en/docs/claude-code/settings",
+        ],
+        reads: &[
+            "~/.claude/settings.json",
+            "/etc/claude-code/managed-settings.json",
+            "~/.codex/config.toml",
+        ],
+        run: sessions_recorded,
+    },
 ];
 
 fn journal_persistent(f: &Facts) -> Outcome {
@@ -616,6 +638,76 @@ fn logs_not_world_writable(f: &Facts) -> Outcome {
         }
     }
     out.finish("no agent transcripts or logs were found")
+}
+
+fn sessions_recorded(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let mut claude = vec![PathBuf::from("/etc/claude-code/managed-settings.json")];
+    let mut codex = Vec::new();
+    for home in f.homes() {
+        claude.push(home.path.join(".claude/settings.json"));
+        codex.push(home.path.join(".codex/config.toml"));
+    }
+    for path in claude {
+        match f.json_file(&path) {
+            None => {}
+            Some(Err(p)) => out.problem(&p),
+            Some(Ok(doc)) => match doc.value.get("cleanupPeriodDays") {
+                Some(v) if v.as_u64() == Some(0) => out.finding(
+                    Evidence::at(&path, "cleanupPeriodDays = 0: transcripts are deleted").line(
+                        crate::jsonc::line_of_key(&doc.text, "cleanupPeriodDays").unwrap_or(1),
+                    ),
+                ),
+                Some(v) => out.ok(Evidence::at(&path, format!("cleanupPeriodDays = {v}"))),
+                None => out.ok(Evidence::at(
+                    &path,
+                    "cleanupPeriodDays not set; default keeps 30 days",
+                )),
+            },
+        }
+    }
+    for path in codex {
+        let text = match f.fs.read_text(&path) {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                out.probe_error(&e);
+                continue;
+            }
+        };
+        let doc: toml::Table = match toml::from_str(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                out.parse_error(&path, e.message());
+                continue;
+            }
+        };
+        let persistence = doc
+            .get("history")
+            .and_then(|h| h.get("persistence"))
+            .and_then(toml::Value::as_str);
+        match persistence {
+            Some("none") => {
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("persistence"))
+                    .map_or(1, |i| i as u32 + 1);
+                out.finding(
+                    Evidence::at(
+                        &path,
+                        "history.persistence = \"none\": no session history is kept",
+                    )
+                    .line(line),
+                )
+            }
+            Some(p) => out.ok(Evidence::at(&path, format!("history.persistence = {p:?}"))),
+            None => out.ok(Evidence::at(
+                &path,
+                "history.persistence not set; default saves all",
+            )),
+        }
+    }
+    out.finish("no Claude Code or Codex settings were found")
 }
 
 #[cfg(test)]
