@@ -6,6 +6,8 @@
 //! Run: `cargo bench -p clawsecd --bench grpc` (as root or not; uses temp dirs).
 //! Both servers run in their own processes; the load generator runs here.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

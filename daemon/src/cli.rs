@@ -294,7 +294,8 @@ pub fn setup(
         catalog_digest: checks::catalog_digest(catalog),
         config_digest: loaded.digest(),
     };
-    let mut facts = Facts::new(fs, scope, loaded.config.discovery.clone());
+    let mut facts = Facts::new(fs, scope, loaded.config.discovery.clone())
+        .with_advisories(loaded.config.advisories.path.clone());
     facts.set_skill_deny(loaded.config.skills.deny.clone());
     Ok(Setup {
         host,

@@ -36,6 +36,7 @@ pub struct Config {
     pub policy: Policy,
     pub discovery: Discovery,
     pub scoring: Scoring,
+    pub advisories: Advisories,
     pub waivers: Vec<Waiver>,
     pub skills: SkillsPolicy,
 }
@@ -46,6 +47,23 @@ pub struct Config {
 pub struct SkillsPolicy {
     /// Skills that must not be installed: a skill name, or `sha256:<hex>` of any file in it.
     pub deny: Vec<String>,
+}
+
+/// The offline vulnerability database the `code` checks match lockfiles against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Advisories {
+    /// A file of OSV advisories (one JSON document per line), or a directory of
+    /// `*.jsonl`/`*.json` such files. Read below `host_root`, like every other input.
+    pub path: PathBuf,
+}
+
+impl Default for Advisories {
+    fn default() -> Self {
+        Advisories {
+            path: PathBuf::from("/var/lib/clawsec/advisories"),
+        }
+    }
 }
 
 /// Caps that keep a hostile or huge host tree from exhausting the daemon.
@@ -298,6 +316,7 @@ impl Default for Config {
             policy: Policy::default(),
             discovery: Discovery::default(),
             scoring: Scoring::default(),
+            advisories: Advisories::default(),
             waivers: Vec::new(),
             skills: SkillsPolicy::default(),
         }
@@ -504,6 +523,9 @@ impl Config {
         }
         if !self.socket.is_absolute() {
             return bad("socket", "must be an absolute path".into());
+        }
+        if !self.advisories.path.is_absolute() {
+            return bad("advisories.path", "must be an absolute path".into());
         }
         let l = &self.limits;
         for (key, value) in [
@@ -812,6 +834,11 @@ mod tests {
         let e = err("[limits]\nmax_depth = 0\n");
         assert!(
             e.contains(":2:1: limits.max_depth: must be greater than 0"),
+            "{e}"
+        );
+        let e = err("[advisories]\npath = \"osv\"\n");
+        assert!(
+            e.contains(":2:1: advisories.path: must be an absolute path"),
             "{e}"
         );
         let e = err("host_root = \"relative/dir\"\n");

@@ -618,7 +618,12 @@ fn principals_matching(
             hit.extend(users.iter().cloned());
         } else if let Some(g) = p.strip_prefix('%') {
             let g = g.strip_prefix(':').unwrap_or(g);
-            hit.extend(f.group_members(g).into_iter().filter(|m| users.contains(m)));
+            hit.extend(
+                f.accounts()
+                    .members_of(g)
+                    .into_iter()
+                    .filter(|m| users.contains(m)),
+            );
         } else if let Some(members) = aliases.get(p) {
             hit.extend(principals_matching(f, members, &Default::default(), users));
         } else if users.contains(p) {

@@ -9,15 +9,6 @@ use serde_json::Value;
 use super::{ConfigProblem, Facts, JsonDoc};
 use crate::probe::Kind;
 
-/// One `/etc/passwd` account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub home: PathBuf,
-}
-
 /// A parsed TOML file with its source text.
 #[derive(Debug, Clone)]
 pub struct TomlDoc {
@@ -41,49 +32,6 @@ const AGENT_HOME_DIRS: &[&str] = &[
 ];
 
 impl Facts {
-    /// Accounts from `/etc/passwd` (empty when it is missing or unreadable).
-    pub fn accounts(&self) -> Vec<Account> {
-        let Ok(text) = self.fs.read_text(Path::new("/etc/passwd")) else {
-            return Vec::new();
-        };
-        text.lines()
-            .filter_map(|line| {
-                let f: Vec<&str> = line.split(':').collect();
-                (f.len() >= 7).then_some(())?;
-                Some(Account {
-                    name: f[0].to_owned(),
-                    uid: f[2].parse().ok()?,
-                    gid: f[3].parse().ok()?,
-                    home: PathBuf::from(f[5]),
-                })
-            })
-            .collect()
-    }
-
-    /// Members of each group named in `/etc/group`, plus accounts whose primary group it is.
-    pub fn group_members(&self, group: &str) -> Vec<String> {
-        let mut members = BTreeSet::new();
-        let mut gid = None;
-        if let Ok(text) = self.fs.read_text(Path::new("/etc/group")) {
-            for line in text.lines() {
-                let f: Vec<&str> = line.split(':').collect();
-                if f.len() >= 4 && f[0] == group {
-                    gid = f[2].parse::<u32>().ok();
-                    members.extend(f[3].split(',').filter(|m| !m.is_empty()).map(str::to_owned));
-                }
-            }
-        }
-        if let Some(gid) = gid {
-            members.extend(
-                self.accounts()
-                    .into_iter()
-                    .filter(|a| a.gid == gid)
-                    .map(|a| a.name),
-            );
-        }
-        members.into_iter().collect()
-    }
-
     /// Users who run AI agents: owners of agent processes and users whose home holds an
     /// agent client's directory. Names where `/etc/passwd` knows them, else the home's name.
     pub fn agent_users(&self) -> BTreeSet<String> {
@@ -91,7 +39,7 @@ impl Facts {
         let mut users = BTreeSet::new();
         if let Ok(procs) = self.agent_processes() {
             for p in procs {
-                if let Some(a) = accounts.iter().find(|a| a.uid == p.uid) {
+                if let Some(a) = accounts.by_uid(p.uid) {
                     users.insert(a.name.clone());
                 }
             }

@@ -4,6 +4,14 @@
 //! checks (which run concurrently), so ten checks that need the process list cause one
 //! walk of `/proc`. Nothing here decides pass or fail; that is the checks' job.
 
+// checks-a: accounts, code workspaces, lockfiles and the advisory database.
+mod accounts;
+pub mod advisories;
+mod extra;
+mod installed;
+pub mod lockfiles;
+mod workspaces;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -238,6 +246,7 @@ pub struct Facts {
     // --- skills/integrity/social/incident (checks-b) ---
     drift: drift::DriftState,
     skill_deny: Vec<String>,
+    extra: extra::Extra,
 }
 
 impl Facts {
@@ -252,6 +261,7 @@ impl Facts {
             openclaw: OnceLock::new(),
             drift: drift::DriftState::default(),
             skill_deny: Vec::new(),
+            extra: extra::Extra::default(),
         }
     }
 

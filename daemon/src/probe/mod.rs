@@ -11,9 +11,12 @@
 //! result, and is also recorded in [`HostFs::caps_reached`] for the report; it is never
 //! silent. Opening never blocks (FIFOs and devices are refused, not read).
 
+pub mod data;
+pub mod net;
 pub mod proc;
 // skills checks (checks-b): bounded reads of a file's first bytes.
 mod head;
+pub mod procfs;
 
 use std::ffi::OsString;
 use std::fs::File;
