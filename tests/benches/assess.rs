@@ -6,125 +6,15 @@
 //! workspace instruction files; sshd and journald configs; 800 processes of which 120
 //! are agents; kernel sysctls.
 
-use std::fmt::Write;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use clawsec_tests::{HostSpec, ProcSpec};
+mod big_host;
 use clawsecd::checks;
 use clawsecd::config::{Config, Loaded, Source};
 
-fn big_host(root: &Path) -> (usize, usize) {
-    let mut spec = HostSpec::default();
-    let mut passwd = String::from("root:x:0:0:root:/root:/bin/bash\n");
-    let mut files = 0;
-    for u in 0..40 {
-        let user = format!("user{u}");
-        let home = format!("home/{user}");
-        let _ = writeln!(
-            passwd,
-            "{user}:x:{}:{}::/{home}:/bin/bash",
-            1000 + u,
-            1000 + u
-        );
-        let servers: Vec<String> = (0..10)
-            .map(|s| {
-                if s % 3 == 0 {
-                    format!(r#""srv{s}": {{ "url": "https://mcp{s}.example.com/mcp", "headers": {{ "Authorization": "Bearer ${{TOKEN_{s}}}" }} }}"#)
-                } else {
-                    format!(r#""srv{s}": {{ "command": "npx", "args": ["-y", "@scope/server-{s}@1.{s}.0"], "env": {{ "API_KEY_{s}": "${{KEY_{s}}}" }} }}"#)
-                }
-            })
-            .collect();
-        let mcp = format!("{{ \"mcpServers\": {{ {} }} }}", servers.join(",\n"));
-        for rel in [
-            ".claude.json",
-            ".cursor/mcp.json",
-            ".gemini/settings.json",
-            ".kiro/settings/mcp.json",
-        ] {
-            spec.files.insert(format!("{home}/{rel}"), mcp.clone());
-        }
-        spec.files.insert(format!("{home}/.codex/config.toml"), "[mcp_servers.fs]\ncommand = \"npx\"\nargs = [\"-y\", \"@modelcontextprotocol/server-filesystem@2025.1.1\"]\n".into());
-        spec.files.insert(
-            format!("{home}/.openclaw/openclaw.json"),
-            "{ channels: { whatsapp: { dmPolicy: \"pairing\" } } }".into(),
-        );
-        for name in ["SOUL.md", "AGENTS.md", "IDENTITY.md"] {
-            spec.files.insert(
-                format!("{home}/.openclaw/workspace/{name}"),
-                "# Instructions\nBe careful.\n".repeat(20),
-            );
-        }
-        for k in 0..15 {
-            let dir = format!("{home}/.claude/skills/skill-{k}");
-            spec.files.insert(
-                format!("{dir}/SKILL.md"),
-                format!(
-                    "---\nname: skill-{k}\ndescription: does thing {k}\n---\n{}",
-                    "Use git log and summarise.\n".repeat(30)
-                ),
-            );
-            spec.files.insert(
-                format!("{dir}/scripts/run.sh"),
-                "#!/bin/sh\nset -eu\ngit log --oneline | head -20\n".into(),
-            );
-            files += 2;
-        }
-        files += 8;
-    }
-    spec.files.insert("etc/passwd".into(), passwd);
-    spec.files.insert(
-        "etc/ssh/sshd_config".into(),
-        "PermitRootLogin no\nPasswordAuthentication no\n".into(),
-    );
-    spec.files.insert(
-        "etc/systemd/journald.conf".into(),
-        "[Journal]\nStorage=persistent\n".into(),
-    );
-    for (k, v) in [
-        ("kernel.kptr_restrict", "1"),
-        ("kernel.dmesg_restrict", "1"),
-        ("kernel.yama.ptrace_scope", "1"),
-        ("kernel.randomize_va_space", "2"),
-        ("fs.protected_symlinks", "1"),
-        ("fs.protected_hardlinks", "1"),
-    ] {
-        spec.sysctls.insert(k.into(), v.into());
-    }
-    for pid in 1..=800u32 {
-        let agent = pid % 7 == 0;
-        spec.processes.push(ProcSpec {
-            pid,
-            name: None,
-            uid: 1000 + pid % 40,
-            ppid: 1,
-            cmdline: if agent {
-                vec![
-                    "node".into(),
-                    "/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js".into(),
-                ]
-            } else {
-                vec![
-                    "/usr/bin/python3".into(),
-                    "-m".into(),
-                    format!("worker{pid}"),
-                ]
-            },
-            environ: vec![],
-            exe: None,
-            no_new_privs: true,
-            seccomp: 2,
-            cap_eff: None,
-        });
-    }
-    spec.materialize(root);
-    (files + spec.files.len(), spec.processes.len())
-}
-
 fn main() {
     let root = tempfile::tempdir().expect("tempdir");
-    let (files, procs) = big_host(root.path());
+    let (files, procs) = big_host::big_host(root.path());
     let loaded = Loaded {
         config: Config::default(),
         source: Source::Defaults,
@@ -146,6 +36,41 @@ fn main() {
     }
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    // Where the time goes: per-check wall time in one more run (checks run concurrently,
+    // so these overlap; the slowest bound the total).
+    let setup = clawsecd::cli::setup(&loaded, Some(root.path()), &catalog).expect("setup");
+    let plan = clawsecd::engine::Plan {
+        checks: &catalog,
+        waivers: &[],
+        weights: &loaded.config.scoring.domain_weights,
+        timeout: Duration::from_secs(10),
+        today: clawsec_proto::time::Date::of(std::time::SystemTime::now()),
+    };
+    let a = clawsecd::engine::assess(setup.facts, &plan);
+    let mut runs: Vec<_> = a.runs.iter().map(|r| (r.duration, r.check.id)).collect();
+    runs.sort_by(|x, y| y.cmp(x));
+    let slowest: Vec<String> = runs
+        .iter()
+        .take(8)
+        .map(|(d, id)| format!("{id} {:.1} ms", ms(*d)))
+        .collect();
+    println!("slowest checks (wall, overlapping): {}", slowest.join(", "));
+    if std::env::args().any(|a| a == "--per-check") {
+        // Each check alone on fresh facts: what it costs including the facts it needs.
+        let mut alone: Vec<(Duration, &str)> = catalog
+            .iter()
+            .map(|c| {
+                let s = clawsecd::cli::setup(&loaded, Some(root.path()), &catalog).expect("setup");
+                let t = Instant::now();
+                let _ = (c.run)(&s.facts);
+                (t.elapsed(), c.id)
+            })
+            .collect();
+        alone.sort_by(|x, y| y.cmp(x));
+        for (d, id) in alone.iter().take(15) {
+            println!("  alone, cold facts: {id:<9} {:.1} ms", ms(*d));
+        }
+    }
     println!(
         "full assessment, {} checks, ~{files} files, {procs} processes (posture {tier}): n={} min {:.1} ms  p50 {:.1} ms  p90 {:.1} ms  max {:.1} ms",
         catalog.len(),

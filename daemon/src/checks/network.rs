@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Check, Domain, Evidence, Findings, Outcome, Severity, processes_or_outcome};
 use crate::facts::{Facts, Transport};
-use crate::probe::{Kind, ProbeError, net, proc as procfs_env, procfs};
+use crate::probe::{Kind, ProbeError, net, procfs};
 
 pub(super) const CHECKS: &[Check] = &[
     Check {
@@ -722,13 +722,16 @@ fn insecure_settings(v: &Value, path: &str, found: &mut Vec<String>) {
 
 /// The environment of every agent process: (evidence path, who, `NAME=value` strings).
 /// Values may be secrets: callers look only at the variables they judge.
-fn agent_environments(f: &Facts, out: &mut Findings) -> Vec<(PathBuf, String, Vec<String>)> {
+fn agent_environments(
+    f: &Facts,
+    out: &mut Findings,
+) -> Vec<(PathBuf, String, std::sync::Arc<Vec<String>>)> {
     let mut envs = Vec::new();
     let Ok(procs) = processes_or_outcome(f) else {
         return envs;
     };
     for p in procs.into_iter().filter(|p| f.is_agent(p)) {
-        match procfs_env::environ(&f.fs, p.pid) {
+        match f.environ(p.pid) {
             Ok(env) => envs.push((
                 p.proc_dir().join("environ"),
                 format!("{} (pid {})", p.program(), p.pid),

@@ -367,7 +367,7 @@ fn no_secrets_in_agent_env(f: &Facts) -> Outcome {
     };
     let mut out = Findings::new();
     for p in procs.into_iter().filter(|p| f.is_agent(p)) {
-        let env = match crate::probe::proc::environ(&f.fs, p.pid) {
+        let env = match f.environ(p.pid) {
             Ok(e) => e,
             Err(ProbeError::NotFound { .. }) => continue,
             Err(e) => {
@@ -378,7 +378,7 @@ fn no_secrets_in_agent_env(f: &Facts) -> Outcome {
         let path = p.proc_dir().join("environ");
         let who = format!("{} (pid {})", p.program(), p.pid);
         let mut clean = true;
-        for var in &env {
+        for var in env.iter() {
             // Values go only to the scanner; evidence names the variable and the rule.
             let name = var.split_once('=').map_or(var.as_str(), |(k, _)| k);
             for hit in crate::secrets::scan(var) {

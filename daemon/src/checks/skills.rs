@@ -261,24 +261,22 @@ fn skill_texts(
     out: &mut Findings,
     mut each: impl FnMut(&std::path::Path, &str, &mut Findings),
 ) {
-    for root in f.skill_roots() {
-        let walk = f.fs.walk(&root);
-        for e in &walk.errors {
-            out.probe_error(e);
+    let tree = f.skill_tree();
+    for e in &tree.errors {
+        out.probe_error(e);
+    }
+    for file in &tree.files {
+        // Symlinks are read through (inside the host root) because the agent reads them
+        // too; where they point is judged by its own check.
+        if file.kind != Kind::File && file.kind != Kind::Symlink {
+            continue;
         }
-        for (path, kind) in walk.files {
-            // Symlinks are read through (inside the host root) because the agent reads
-            // them too; where they point is judged by its own check.
-            if kind != Kind::File && kind != Kind::Symlink {
-                continue;
-            }
-            match f.fs.read(&path) {
-                Ok(bytes) if bytes.contains(&0) => {}
-                Ok(bytes) => each(&path, &String::from_utf8_lossy(&bytes), out),
-                // A dangling link gives the agent nothing to read either.
-                Err(e) if e.is_not_found() && kind == Kind::Symlink => {}
-                Err(e) => out.probe_error(&e),
-            }
+        match &file.data {
+            Ok(bytes) if bytes.contains(&0) => {}
+            Ok(bytes) => each(&file.path, &String::from_utf8_lossy(bytes), out),
+            // A dangling link gives the agent nothing to read either.
+            Err(e) if e.is_not_found() && file.kind == Kind::Symlink => {}
+            Err(e) => out.probe_error(e),
         }
     }
 }
@@ -653,44 +651,52 @@ const TEXT_EXTENSIONS: &[&str] = &[
 
 fn no_binaries_in_skills(f: &Facts) -> Outcome {
     let mut out = Findings::new();
-    for root in f.skill_roots() {
-        let walk = f.fs.walk(&root);
-        walk.errors.iter().for_each(|e| out.probe_error(e));
-        for (path, kind) in walk.files {
-            let in_deps = path.components().any(|c| {
-                DEPENDENCY_DIRS
-                    .iter()
-                    .any(|d| c.as_os_str() == std::ffi::OsStr::new(d))
-            });
-            if kind != Kind::File || in_deps {
-                continue;
-            }
-            let head = match f.fs.read_head(&path, 512) {
+    let tree = f.skill_tree();
+    tree.errors.iter().for_each(|e| out.probe_error(e));
+    for file in &tree.files {
+        let (path, kind) = (&file.path, file.kind);
+        let in_deps = path.components().any(|c| {
+            DEPENDENCY_DIRS
+                .iter()
+                .any(|d| c.as_os_str() == std::ffi::OsStr::new(d))
+        });
+        if kind != Kind::File || in_deps {
+            continue;
+        }
+        // The shared read covers files up to the size cap; a larger one (a bundled
+        // binary, typically) is judged by its first bytes alone.
+        let head = match &file.data {
+            Ok(bytes) => bytes[..bytes.len().min(512)].to_vec(),
+            Err(crate::probe::ProbeError::TooLarge { .. }) => match f.fs.read_head(path, 512) {
                 Ok(h) => h,
                 Err(e) => {
                     out.probe_error(&e);
                     continue;
                 }
-            };
-            let ext = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase)
-                .unwrap_or_default();
-            let finding = match magic_kind(&head) {
-                Some(what) if TEXT_EXTENSIONS.contains(&ext.as_str()) => {
-                    Some(format!("{what} disguised as .{ext}"))
-                }
-                Some(what) => Some(what.to_owned()),
-                None if BINARY_EXTENSIONS.contains(&ext.as_str()) => {
-                    Some(format!(".{ext} file (binary or archive by name)"))
-                }
-                None => None,
-            };
-            match finding {
-                Some(what) => out.finding(Evidence::at(&path, what)),
-                None => out.inspected(),
+            },
+            Err(e) => {
+                out.probe_error(e);
+                continue;
             }
+        };
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let finding = match magic_kind(&head) {
+            Some(what) if TEXT_EXTENSIONS.contains(&ext.as_str()) => {
+                Some(format!("{what} disguised as .{ext}"))
+            }
+            Some(what) => Some(what.to_owned()),
+            None if BINARY_EXTENSIONS.contains(&ext.as_str()) => {
+                Some(format!(".{ext} file (binary or archive by name)"))
+            }
+            None => None,
+        };
+        match finding {
+            Some(what) => out.finding(Evidence::at(path, what)),
+            None => out.inspected(),
         }
     }
     out.finish("no skills are installed")

@@ -233,6 +233,9 @@ const INTERPRETERS: &[&str] = &[
     "node", "bun", "deno", "python", "python3", "uv", "uvx", "npx",
 ];
 
+/// A process environment as read (or why it could not be).
+type EnvironRead = Result<std::sync::Arc<Vec<String>>, ProbeError>;
+
 /// Everything checks may ask about the host. Built once per assessment.
 #[derive(Debug)]
 pub struct Facts {
@@ -247,6 +250,9 @@ pub struct Facts {
     drift: drift::DriftState,
     skill_deny: Vec<String>,
     extra: extra::Extra,
+    // --- shared per-assessment caches ---
+    skill_tree: OnceLock<skills::SkillTree>,
+    environs: std::sync::Mutex<std::collections::HashMap<u32, EnvironRead>>,
 }
 
 impl Facts {
@@ -262,7 +268,25 @@ impl Facts {
             drift: drift::DriftState::default(),
             skill_deny: Vec::new(),
             extra: extra::Extra::default(),
+            skill_tree: OnceLock::new(),
+            environs: Default::default(),
         }
+    }
+
+    /// The environment of a process (`NAME=value` strings), read once per assessment and
+    /// shared by every check that judges it. Values may be secrets: callers hand them only
+    /// to the secret scanner or compare names, never quote them.
+    pub fn environ(&self, pid: u32) -> Result<std::sync::Arc<Vec<String>>, ProbeError> {
+        if let Ok(cache) = self.environs.lock()
+            && let Some(hit) = cache.get(&pid)
+        {
+            return hit.clone();
+        }
+        let read = proc::environ(&self.fs, pid).map(std::sync::Arc::new);
+        if let Ok(mut cache) = self.environs.lock() {
+            cache.insert(pid, read.clone());
+        }
+        read
     }
 
     pub fn discovery(&self) -> &Discovery {

@@ -64,3 +64,51 @@ impl Facts {
         (dirs, errors)
     }
 }
+
+/// One file under a skill root, read once per assessment.
+#[derive(Debug, Clone)]
+pub struct SkillFile {
+    pub root: PathBuf,
+    pub path: PathBuf,
+    pub kind: Kind,
+    /// The file's bytes (symlinks read through, inside the host root), or why not.
+    pub data: Result<std::sync::Arc<Vec<u8>>, ProbeError>,
+}
+
+/// Every skill root walked once: its files with their content, and what could not be read.
+#[derive(Debug, Default)]
+pub struct SkillTree {
+    pub files: Vec<SkillFile>,
+    pub errors: Vec<ProbeError>,
+}
+
+impl Facts {
+    /// Every file under every skill root, walked and read once and shared by the skills
+    /// checks, which would otherwise each re-read the same trees.
+    pub fn skill_tree(&self) -> &SkillTree {
+        self.skill_tree.get_or_init(|| {
+            let mut tree = SkillTree::default();
+            for root in self.skill_roots() {
+                let walk = self.fs.walk(&root);
+                tree.errors.extend(walk.errors);
+                for (path, kind) in walk.files {
+                    let data = if matches!(kind, Kind::File | Kind::Symlink) {
+                        self.fs.read(&path).map(std::sync::Arc::new)
+                    } else {
+                        Err(ProbeError::NotRegular {
+                            path: path.display().to_string(),
+                            kind: "a device, socket or FIFO",
+                        })
+                    };
+                    tree.files.push(SkillFile {
+                        root: root.clone(),
+                        path,
+                        kind,
+                        data,
+                    });
+                }
+            }
+            tree
+        })
+    }
+}
