@@ -19,17 +19,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Pin the exact version (`npx -y pkg@1.2.3`, `uvx pkg==1.2.3`), or install \
         the server once and launch the installed binary.",
         references: &["CWE-494", "CWE-829"],
-        reads: &[
-            "~/.claude.json",
-            "~/.cursor/mcp.json",
-            "~/.codeium/windsurf/mcp_config.json",
-            "~/.config/Code/User/mcp.json",
-            "~/.gemini/settings.json",
-            "~/.codex/config.toml",
-            "~/.kiro/settings/mcp.json",
-            "~/.copilot/mcp-config.json",
-            "/etc/claude-code/managed-mcp.json",
-        ],
+        reads: super::MCP_CONFIGS,
         run: mcp_packages_pinned,
     },
     Check {

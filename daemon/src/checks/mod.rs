@@ -399,6 +399,19 @@ impl Findings {
     }
 }
 
+/// The MCP client config files checks read (`~` is every home), for `Check::reads`.
+pub(crate) const MCP_CONFIGS: &[&str] = &[
+    "~/.claude.json",
+    "~/.cursor/mcp.json",
+    "~/.codeium/windsurf/mcp_config.json",
+    "~/.config/Code/User/mcp.json",
+    "~/.gemini/settings.json",
+    "~/.codex/config.toml",
+    "~/.kiro/settings/mcp.json",
+    "~/.copilot/mcp-config.json",
+    "/etc/claude-code/managed-mcp.json",
+];
+
 /// A check: metadata plus the pure function that decides it.
 #[derive(Debug)]
 pub struct Check {

@@ -40,17 +40,7 @@ pub(super) const CHECKS: &[Check] = &[
             "CWE-319",
             "https://modelcontextprotocol.io/specification/2025-06-18/basic/security_best_practices",
         ],
-        reads: &[
-            "~/.claude.json",
-            "~/.cursor/mcp.json",
-            "~/.codeium/windsurf/mcp_config.json",
-            "~/.config/Code/User/mcp.json",
-            "~/.gemini/settings.json",
-            "~/.codex/config.toml",
-            "~/.kiro/settings/mcp.json",
-            "~/.copilot/mcp-config.json",
-            "/etc/claude-code/managed-mcp.json",
-        ],
+        reads: super::MCP_CONFIGS,
         run: remote_mcp_tls,
     },
     Check {

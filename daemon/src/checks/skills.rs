@@ -281,20 +281,31 @@ fn skill_texts(
     }
 }
 
+/// A finding for every line of `text` that one of `patterns` matches (quoted, shortened,
+/// and scrubbed of secrets by `Evidence`); the file counts as inspected when none does.
+fn report_matching_lines(
+    path: &std::path::Path,
+    text: &str,
+    patterns: &[(&'static str, Regex)],
+    out: &mut Findings,
+) {
+    let mut clean = true;
+    for (i, line) in text.lines().enumerate() {
+        if let Some((what, _)) = patterns.iter().find(|(_, re)| re.is_match(line)) {
+            clean = false;
+            let shown: String = line.trim().chars().take(160).collect();
+            out.finding(Evidence::at(path, format!("{what}: {shown}")).line(i as u32 + 1));
+        }
+    }
+    if clean {
+        out.inspected();
+    }
+}
+
 fn no_remote_exec_pipes(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     skill_texts(f, &mut out, |path, text, out| {
-        let mut clean = true;
-        for (i, line) in text.lines().enumerate() {
-            if let Some((what, _)) = PIPE_TO_SHELL.iter().find(|(_, re)| re.is_match(line)) {
-                clean = false;
-                let shown: String = line.trim().chars().take(160).collect();
-                out.finding(Evidence::at(path, format!("{what}: {shown}")).line(i as u32 + 1));
-            }
-        }
-        if clean {
-            out.inspected();
-        }
+        report_matching_lines(path, text, &PIPE_TO_SHELL, out);
     });
     out.finish("no skill directories were found")
 }
@@ -799,17 +810,7 @@ fn no_remote_instructions(f: &Facts) -> Outcome {
         if !is_md {
             return;
         }
-        let mut clean = true;
-        for (i, line) in text.lines().enumerate() {
-            if let Some((what, _)) = REMOTE_INSTRUCTIONS.iter().find(|(_, re)| re.is_match(line)) {
-                clean = false;
-                let shown: String = line.trim().chars().take(160).collect();
-                out.finding(Evidence::at(path, format!("{what}: {shown}")).line(i as u32 + 1));
-            }
-        }
-        if clean {
-            out.inspected();
-        }
+        report_matching_lines(path, text, &REMOTE_INSTRUCTIONS, out);
     });
     out.finish("no skills are installed")
 }
