@@ -785,3 +785,128 @@ fn socket_activation_uses_the_passed_socket() {
         d.log()
     );
 }
+
+#[test]
+fn the_watchdog_is_pinged_when_systemd_asks_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Daemon::prepare(dir, "hardened", "");
+    let mut cmd = d.command();
+    // What systemd sets for WatchdogSec=1s: pings are expected every 0.5 s.
+    cmd.env("WATCHDOG_USEC", "1000000");
+    d.child = Some(cmd.spawn().unwrap());
+    d.wait_for("READY=1", Duration::from_secs(30));
+    d.wait_for("WATCHDOG=1", Duration::from_secs(3));
+    let before = d
+        .messages
+        .iter()
+        .filter(|m| m.contains("WATCHDOG=1"))
+        .count();
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = d.wait_for("WATCHDOG=1", Duration::from_millis(10));
+    // Drain what arrived while sleeping.
+    let deadline = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < deadline {
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = d.notify.recv(&mut buf) {
+            d.messages
+                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    let after = d
+        .messages
+        .iter()
+        .filter(|m| m.contains("WATCHDOG=1"))
+        .count();
+    assert!(
+        after >= before + 2,
+        "expected regular pings, got {before} then {after}"
+    );
+}
+
+#[test]
+fn the_attestation_is_re_signed_before_it_expires() {
+    let d = Daemon::start("hardened", "[attestation]\nvalidity_secs = 3\n");
+    let first: Value = serde_json::from_slice(&d.ctl(&["attestation"]).stdout).unwrap();
+    // Re-signing happens with a third of the validity left: within ~2 s here.
+    std::thread::sleep(Duration::from_millis(3500));
+    let later: Value = serde_json::from_slice(&d.ctl(&["attestation"]).stdout).unwrap();
+    assert!(
+        later["seq"].as_u64() > first["seq"].as_u64(),
+        "no re-signing: {first} / {later}"
+    );
+    let key = d.state().join("keys/attestation.jwks");
+    let f = d.dir.path().join("later.json");
+    std::fs::write(&f, serde_json::to_vec(&later).unwrap()).unwrap();
+    let v = Command::new(bin("clawsecctl"))
+        .args([
+            "verify",
+            "--file",
+            f.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success(),
+        "a re-signed attestation is still valid: {}",
+        text(&v.stdout)
+    );
+}
+
+#[test]
+fn checks_that_keep_timing_out_are_backed_off_and_say_so() {
+    // A 1 ms deadline makes most checks time out on every run.
+    let d = Daemon::start(
+        "hardened",
+        "[limits]\ncheck_timeout_ms = 1\n\n[server]\nassess_burst = 10\n",
+    );
+    for _ in 0..4 {
+        assert!(d.ctl(&["assess"]).status.success());
+    }
+    let p = d.ctl_json(&["posture"]);
+    let reasons: Vec<&str> = p["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["reason"].as_str())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("timed out after 1 ms")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("backed off after repeated timeouts")),
+        "{reasons:?}"
+    );
+    // A timed-out or backed-off check is an error, never a pass: the tier reflects it.
+    assert_ne!(p["trust_tier"], "HIGH");
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(bin("clawsecctl"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let s = text(&out.stdout);
+        for sub in ["posture", "gate", "verify", "attestation"] {
+            assert!(s.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    let man = Command::new(bin("clawsecctl"))
+        .args(["completions", "--man"])
+        .output()
+        .unwrap();
+    let page = text(&man.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH clawsecctl"),
+        "{}",
+        &page[..page.len().min(200)]
+    );
+    assert!(page.contains("gate"));
+}
