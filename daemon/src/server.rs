@@ -37,6 +37,8 @@ pub enum ServerError {
     },
     #[error("socket activation: {0}")]
     Activation(String),
+    #[error("state directory: {0}")]
+    StateDir(#[from] clawsec_proto::attestation::keyfiles::KeyFileError),
     #[error("{0}")]
     Service(#[from] crate::service::ServiceError),
     #[error("runtime: {0}")]
@@ -64,6 +66,9 @@ pub fn run(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
 }
 
 async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
+    // The state directory first, owner-only: in dev mode the socket's directory lies
+    // inside it, and binding must not create it with looser permissions.
+    clawsec_proto::attestation::keyfiles::create_private_dir(&settings.options.state_dir)?;
     let group = loaded.config.server.socket_group.clone();
     let listener = match activated_listener()? {
         Some(l) => {

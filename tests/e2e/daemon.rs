@@ -208,6 +208,11 @@ fn ready_comes_after_the_first_signed_attestation_and_status_carries_tier_and_sc
     let meta = std::fs::metadata(d.socket()).unwrap();
     assert!(meta.file_type().is_socket());
     assert_eq!(meta.mode() & 0o777, 0o660);
+    assert_eq!(
+        std::fs::metadata(d.state()).unwrap().mode() & 0o777,
+        0o700,
+        "state dir is owner-only"
+    );
 }
 
 #[test]
