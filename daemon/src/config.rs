@@ -32,6 +32,7 @@ pub struct Config {
     pub attestation: AttestationConfig,
     pub server: Server,
     pub schedule: Schedule,
+    pub events: Events,
     pub roles: Roles,
     pub policy: Policy,
     pub discovery: Discovery,
@@ -124,6 +125,32 @@ impl Default for Server {
             max_concurrent_per_connection: 32,
             assess_per_minute: 6,
             assess_burst: 3,
+        }
+    }
+}
+
+/// Reacting to file and process changes between scheduled runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Events {
+    /// Watch the files the checks read and poll for new processes.
+    pub enabled: bool,
+    /// Quiet period that ends a burst of file events, in milliseconds (a burst is cut
+    /// after ten times this).
+    pub debounce_ms: u64,
+    /// How often `/proc` is compared for new processes and listening sockets, in ms.
+    pub proc_poll_ms: u64,
+    /// Most file events queued; more is an overflow, answered by a full re-scan.
+    pub queue: u32,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events {
+            enabled: true,
+            debounce_ms: 100,
+            proc_poll_ms: 1000,
+            queue: 4096,
         }
     }
 }
@@ -312,6 +339,7 @@ impl Default for Config {
             attestation: AttestationConfig::default(),
             server: Server::default(),
             schedule: Schedule::default(),
+            events: Events::default(),
             roles: Roles::default(),
             policy: Policy::default(),
             discovery: Discovery::default(),
@@ -428,6 +456,7 @@ impl Loaded {
                 "attestation",
                 "server",
                 "schedule",
+                "events",
                 "roles",
                 "policy",
             ] {
@@ -557,6 +586,9 @@ impl Config {
             ),
             ("server.assess_per_minute", u64::from(sv.assess_per_minute)),
             ("server.assess_burst", u64::from(sv.assess_burst)),
+            ("events.debounce_ms", self.events.debounce_ms),
+            ("events.proc_poll_ms", self.events.proc_poll_ms),
+            ("events.queue", u64::from(self.events.queue)),
         ] {
             if value == 0 {
                 return bad(key, "must be greater than 0".into());

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod digest;
 pub mod engine;
+pub mod events;
 pub mod facts;
 pub mod jsonc;
 pub mod posture;

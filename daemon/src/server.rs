@@ -106,6 +106,18 @@ async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
     let api = ClawSecServer::new(Api::new(Arc::clone(&service)))
         .max_decoding_message_size(server_cfg.max_request_bytes as usize);
 
+    // File watches go in before READY too: a change made right after READY is seen.
+    let events_cfg = service.config().config.events.clone();
+    let prepared_events = if events_cfg.enabled {
+        let svc = Arc::clone(&service);
+        let counters = Arc::new(crate::events::Counters::default());
+        tokio::task::spawn_blocking(move || crate::events::prepare(&svc, events_cfg, counters))
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
     // Signal handlers go in before READY: a SIGTERM right after READY must stop us
     // gracefully, not kill us with the default action.
     let handlers = Signals::install().map_err(ServerError::Runtime)?;
@@ -114,6 +126,13 @@ async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
         NotifyState::Status(&status_line(&first)),
     ]);
     tokio::spawn(scheduler(Arc::clone(&service), shutdown_rx.clone()));
+    if let Some(events) = prepared_events {
+        tokio::spawn(crate::events::run(
+            events,
+            Arc::clone(&service),
+            shutdown_rx.clone(),
+        ));
+    }
     tokio::spawn(status_updates(Arc::clone(&service), shutdown_rx.clone()));
     if let Some(period) = sd_notify::watchdog_enabled() {
         tokio::spawn(watchdog(Arc::clone(&service), period, shutdown_rx.clone()));

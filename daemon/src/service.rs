@@ -68,6 +68,23 @@ impl Snapshot {
     }
 }
 
+/// What an assessment runs: whole domains (the schedule, `Assess`) or named checks
+/// (a file or process event affecting only them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    Domains(Vec<Domain>),
+    Checks(std::collections::BTreeSet<&'static str>),
+}
+
+impl Selection {
+    fn includes(&self, c: &Check) -> bool {
+        match self {
+            Selection::Domains(d) => d.contains(&c.domain),
+            Selection::Checks(ids) => ids.contains(c.id),
+        }
+    }
+}
+
 /// A token bucket per caller uid, for `Assess`.
 #[derive(Debug)]
 struct Bucket {
@@ -158,7 +175,7 @@ impl Service {
             limiter: Mutex::new(HashMap::new()),
             daemon_uid: nix::unistd::geteuid().as_raw(),
         });
-        svc.assess_now(&Domain::ALL)?;
+        svc.assess_now(&Selection::Domains(Domain::ALL.to_vec()))?;
         Ok(svc)
     }
 
@@ -274,9 +291,46 @@ impl Service {
     ) -> Result<Arc<Snapshot>, ServiceError> {
         let _one_at_a_time = self.assess_lock.lock().await;
         let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || me.assess_now(&domains))
+        tokio::task::spawn_blocking(move || me.assess_now(&Selection::Domains(domains)))
             .await
             .map_err(internal)?
+    }
+
+    /// Runs only the named checks (what a file or process event affects), one run at a time.
+    pub async fn run_checks(
+        self: &Arc<Self>,
+        ids: std::collections::BTreeSet<&'static str>,
+    ) -> Result<Arc<Snapshot>, ServiceError> {
+        let _one_at_a_time = self.assess_lock.lock().await;
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || me.assess_now(&Selection::Checks(ids)))
+            .await
+            .map_err(internal)?
+    }
+
+    /// The host root assessments inspect, and the directories whose changes must not
+    /// trigger them (ClawSec's own state).
+    pub fn host_root(&self) -> PathBuf {
+        self.host_root
+            .clone()
+            .unwrap_or_else(|| self.config().config.host_root.clone())
+    }
+
+    pub fn state_dir(&self) -> &std::path::Path {
+        &self.state_dir
+    }
+
+    /// The homes and workspaces the catalogue's `~` and `<workspace>` stand for, as the
+    /// next assessment would discover them.
+    pub fn discovered_roots(&self) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let loaded = self.config();
+        match crate::cli::setup(&loaded, self.host_root.as_deref(), &self.catalog) {
+            Ok(setup) => (
+                setup.facts.homes().iter().map(|h| h.path.clone()).collect(),
+                loaded.config.discovery.workspaces.clone(),
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
+        }
     }
 
     /// Re-signs the current posture (before it expires, or with a nonce).
@@ -403,25 +457,25 @@ impl Service {
 
     /// Runs the checks of `domains` (skipping backed-off ones), merges them into the
     /// latest results, scores, stores, signs and publishes. Blocking.
-    fn assess_now(&self, domains: &[Domain]) -> Result<Arc<Snapshot>, ServiceError> {
+    fn assess_now(&self, selection: &Selection) -> Result<Arc<Snapshot>, ServiceError> {
         if let Ok(mut b) = self.busy_since.lock() {
             *b = Some(Instant::now());
         }
-        let result = self.assess_inner(domains);
+        let result = self.assess_inner(selection);
         if let Ok(mut b) = self.busy_since.lock() {
             *b = None;
         }
         result
     }
 
-    fn assess_inner(&self, domains: &[Domain]) -> Result<Arc<Snapshot>, ServiceError> {
+    fn assess_inner(&self, selection: &Selection) -> Result<Arc<Snapshot>, ServiceError> {
         let loaded = self.config();
         let backed_off = self.backed_off();
         let due: Vec<&'static Check> = self
             .catalog
             .iter()
             .copied()
-            .filter(|c| domains.contains(&c.domain) && !backed_off.contains(&c.id))
+            .filter(|c| selection.includes(c) && !backed_off.contains(&c.id))
             .collect();
         let mut setup = crate::cli::setup(&loaded, self.host_root.as_deref(), &self.catalog)
             .map_err(internal)?;

@@ -1,0 +1,476 @@
+//! Reacting to changes as they happen: file events (inotify, through `notify`) on every
+//! path the catalogue reads, and a `/proc` diff for new processes and listening sockets.
+//! The scheduled scans stay the safety net.
+//!
+//! The watch set is derived from each check's declared `reads` — there is no second,
+//! hand-kept list. Exact paths are watched through their parent directory (so atomic
+//! rename-writes and re-creation are seen); globbed directories are watched (recursively
+//! for `**`); a path that does not exist yet is covered by its nearest existing ancestor,
+//! and the plan is rebuilt when something is created there. Patterns under `/proc`, `/sys`
+//! or with `<pid>` are left to the process poll; whole homes and temp trees (`~/**`,
+//! `/tmp/**`) are left to the schedule, since recursive watches on them would not survive
+//! an `npm install`.
+//!
+//! Bursts are coalesced (a quiet period, with a maximum delay) and at most one targeted
+//! run happens at a time; the event queue is bounded, and overflowing it — or the kernel's
+//! own queue overflowing, or a watch failing — is never silent: it is counted and
+//! answered with a full re-scan and a fresh set of watches.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::{mpsc, watch};
+
+use crate::checks::{Check, Domain};
+use crate::config::Events as EventsConfig;
+use crate::probe::{HostFs, Kind};
+use crate::service::Service;
+
+/// What a rule watches for, in host paths.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    /// This path (a file, or a directory and its direct entries).
+    Exact(PathBuf),
+    /// Anything under this directory (direct entries only unless `recursive`).
+    Under { dir: PathBuf, recursive: bool },
+}
+
+impl Target {
+    fn matches(&self, path: &Path) -> bool {
+        match self {
+            Target::Exact(p) => path == p || path.parent() == Some(p.as_path()),
+            Target::Under {
+                dir,
+                recursive: true,
+            } => path.starts_with(dir),
+            Target::Under {
+                dir,
+                recursive: false,
+            } => path.parent() == Some(dir.as_path()) || path == dir,
+        }
+    }
+}
+
+/// Which checks a change to which paths affects.
+#[derive(Debug, Default, Clone)]
+pub struct Plan {
+    pub rules: BTreeMap<Target, BTreeSet<&'static str>>,
+}
+
+/// Trees too broad to watch recursively; the schedule covers them.
+fn too_broad(dir: &Path, homes: &[PathBuf]) -> bool {
+    dir == Path::new("/")
+        || homes.iter().any(|h| h == dir)
+        || ["/tmp", "/var/tmp", "/dev/shm", "/home", "/root"]
+            .iter()
+            .any(|t| dir == Path::new(t))
+}
+
+impl Plan {
+    /// Expands every check's `reads` over the discovered homes and workspaces.
+    pub fn build(catalog: &[&'static Check], homes: &[PathBuf], workspaces: &[PathBuf]) -> Plan {
+        let mut plan = Plan::default();
+        for check in catalog {
+            for pattern in check.reads {
+                // "path (config key)": the annotation names where the path comes from.
+                let pattern = pattern.split(" (").next().unwrap_or(pattern).trim();
+                if pattern.contains("<pid>")
+                    || pattern.contains("<path>")
+                    || ["/proc", "/sys", "/dev"]
+                        .iter()
+                        .any(|p| pattern.starts_with(p))
+                {
+                    continue;
+                }
+                let expanded: Vec<PathBuf> = if let Some(rest) = pattern.strip_prefix("~/") {
+                    homes.iter().map(|h| h.join(rest)).collect()
+                } else if let Some(rest) = pattern.strip_prefix("<workspace>") {
+                    let rest = rest.trim_start_matches('/');
+                    workspaces
+                        .iter()
+                        .map(|w| {
+                            if rest.is_empty() {
+                                w.clone()
+                            } else {
+                                w.join(rest)
+                            }
+                        })
+                        .collect()
+                } else if pattern.starts_with('/') {
+                    vec![PathBuf::from(pattern)]
+                } else {
+                    Vec::new()
+                };
+                for path in expanded {
+                    if let Some(t) = target_of(&path, homes) {
+                        plan.rules.entry(t).or_default().insert(check.id);
+                    }
+                }
+            }
+        }
+        plan
+    }
+
+    /// The checks a change at `path` (a host path) affects.
+    pub fn affected(&self, path: &Path) -> BTreeSet<&'static str> {
+        self.rules
+            .iter()
+            .filter(|(t, _)| t.matches(path))
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect()
+    }
+}
+
+/// A host path pattern as a watch target; `None` when it is too broad to watch.
+fn target_of(path: &Path, homes: &[PathBuf]) -> Option<Target> {
+    let comps: Vec<Component> = path.components().collect();
+    let glob_at = comps
+        .iter()
+        .position(|c| c.as_os_str().to_string_lossy().contains('*'));
+    let Some(i) = glob_at else {
+        return Some(Target::Exact(path.to_path_buf()));
+    };
+    let dir: PathBuf = comps[..i].iter().collect();
+    let recursive = path.to_string_lossy().contains("**") || i + 1 < comps.len();
+    if recursive && too_broad(&dir, homes) {
+        return None;
+    }
+    Some(Target::Under { dir, recursive })
+}
+
+/// Counters for health and metrics: events never go missing silently.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub events: AtomicU64,
+    pub targeted_runs: AtomicU64,
+    pub overflows: AtomicU64,
+    pub lost_watches: AtomicU64,
+    pub full_rescans: AtomicU64,
+    pub process_runs: AtomicU64,
+}
+
+/// The real path of a host path under `root`.
+fn real(root: &Path, host: &Path) -> PathBuf {
+    let mut p = root.to_path_buf();
+    for c in host.components() {
+        if let Component::Normal(n) = c {
+            p.push(n);
+        }
+    }
+    p
+}
+
+/// The host path of a real path under `root`, if it is under it.
+fn host_of(root: &Path, real_path: &Path) -> Option<PathBuf> {
+    real_path
+        .strip_prefix(root)
+        .ok()
+        .map(|rel| Path::new("/").join(rel))
+}
+
+/// Registers the watches a plan needs; returns (real path, mode) registered and the
+/// ancestors watched in place of missing paths.
+fn register(
+    watcher: &mut notify::RecommendedWatcher,
+    root: &Path,
+    plan: &Plan,
+    counters: &Counters,
+) -> HashSet<PathBuf> {
+    let mut wanted: BTreeMap<PathBuf, bool> = BTreeMap::new();
+    let mut stand_ins = HashSet::new();
+    let mut want =
+        |p: PathBuf, recursive: bool, stand_ins: &mut HashSet<PathBuf>, target_exists: bool| {
+            if !target_exists {
+                stand_ins.insert(p.clone());
+            }
+            let e = wanted.entry(p).or_insert(false);
+            *e |= recursive;
+        };
+    for target in plan.rules.keys() {
+        let (path, recursive) = match target {
+            Target::Exact(p) => {
+                if real(root, p).is_dir() {
+                    want(real(root, p), false, &mut stand_ins, true);
+                }
+                (p.parent().map(Path::to_path_buf).unwrap_or_default(), false)
+            }
+            Target::Under { dir, recursive } => (dir.clone(), *recursive),
+        };
+        // Walk up to the nearest existing ancestor for paths that do not exist yet.
+        let mut host = path.clone();
+        let mut exists = true;
+        while !real(root, &host).is_dir() {
+            exists = false;
+            match host.parent() {
+                Some(parent) if parent != host => host = parent.to_path_buf(),
+                _ => break,
+            }
+        }
+        want(
+            real(root, &host),
+            recursive && exists,
+            &mut stand_ins,
+            exists,
+        );
+    }
+    for (path, recursive) in wanted {
+        let mode = if recursive {
+            RecursiveMode::Recursive
+        } else {
+            RecursiveMode::NonRecursive
+        };
+        if let Err(e) = watcher.watch(&path, mode) {
+            counters.lost_watches.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(path = %path.display(), error = %e, "cannot watch; relying on the schedule for it");
+        }
+    }
+    stand_ins
+}
+
+/// What the process poll compares between rounds.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ProcState {
+    pids: BTreeSet<u32>,
+    listeners: BTreeSet<(String, u16)>,
+}
+
+fn proc_state(fs: &HostFs, max: usize) -> Option<ProcState> {
+    let listing = fs.list_dir_capped(Path::new("/proc"), max).ok()?;
+    let pids = listing
+        .entries
+        .iter()
+        .filter(|e| e.kind == Kind::Dir)
+        .filter_map(|e| e.name.to_str()?.parse().ok())
+        .collect();
+    let listeners = crate::probe::net::tcp_listeners(fs, 1)
+        .map(|(_, l)| {
+            l.into_iter()
+                .map(|l| (l.addr.to_string(), l.port))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(ProcState { pids, listeners })
+}
+
+/// Watches in place and the first process snapshot taken, ready to run. Built before
+/// the daemon reports READY, so no change made after READY can go unseen.
+pub struct Prepared {
+    watcher: notify::RecommendedWatcher,
+    rx: mpsc::Receiver<notify::Result<notify::Event>>,
+    overflowed: Arc<AtomicBool>,
+    plan: Plan,
+    stand_ins: HashSet<PathBuf>,
+    fs: Option<HostFs>,
+    last_proc: Option<ProcState>,
+    cfg: EventsConfig,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("rules", &self.plan.rules.len())
+            .finish()
+    }
+}
+
+fn rebuild(
+    service: &Service,
+    watcher: &mut notify::RecommendedWatcher,
+    root: &Path,
+    counters: &Counters,
+) -> (Plan, HashSet<PathBuf>) {
+    let (homes, workspaces) = service.discovered_roots();
+    let plan = Plan::build(service.catalog(), &homes, &workspaces);
+    let stand_ins = register(watcher, root, &plan, counters);
+    tracing::info!(rules = plan.rules.len(), "file watches in place");
+    (plan, stand_ins)
+}
+
+/// Sets up watching. `None` (logged) when file events are unavailable: the schedule then
+/// stays in charge; the daemon never stops over it.
+pub fn prepare(service: &Service, cfg: EventsConfig, counters: Arc<Counters>) -> Option<Prepared> {
+    let root = service.host_root();
+    let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>(cfg.queue as usize);
+    let overflowed = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&overflowed);
+    let mut watcher = match notify::recommended_watcher(move |res| {
+        // Never block the notify thread: a full queue is an overflow, answered by a rescan.
+        if tx.try_send(res).is_err() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(error = %e, "file events unavailable; relying on the schedule");
+            return None;
+        }
+    };
+    let (plan, stand_ins) = rebuild(service, &mut watcher, &root, &counters);
+    let fs = HostFs::open(&root, service.config().config.limits.clone()).ok();
+    let max_procs = service.config().config.limits.max_processes as usize * 2;
+    let last_proc = fs.as_ref().and_then(|fs| proc_state(fs, max_procs));
+    Some(Prepared {
+        watcher,
+        rx,
+        overflowed,
+        plan,
+        stand_ins,
+        fs,
+        last_proc,
+        cfg,
+        counters,
+    })
+}
+
+/// Runs the event loop until `stop`.
+pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Receiver<bool>) {
+    let Prepared {
+        mut watcher,
+        mut rx,
+        overflowed,
+        mut plan,
+        mut stand_ins,
+        fs,
+        mut last_proc,
+        cfg,
+        counters,
+    } = prepared;
+    let root = service.host_root();
+    let exclude: Vec<PathBuf> = vec![service.state_dir().to_path_buf()];
+    let max_procs = service.config().config.limits.max_processes as usize * 2;
+    let mut poll = tokio::time::interval(Duration::from_millis(cfg.proc_poll_ms));
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let quiet = Duration::from_millis(cfg.debounce_ms);
+    let max_delay = Duration::from_millis(cfg.debounce_ms * 10);
+
+    loop {
+        let mut checks: BTreeSet<&'static str> = BTreeSet::new();
+        let mut rescan = false;
+        let mut replan = false;
+        let mut domains: Vec<Domain> = Vec::new();
+        tokio::select! {
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return;
+                }
+                continue;
+            }
+            first = rx.recv() => {
+                let Some(first) = first else { return };
+                let started = tokio::time::Instant::now();
+                let mut next = Some(first);
+                // Coalesce: keep taking events until the burst goes quiet (or too long).
+                while let Some(ev) = next.take() {
+                    counters.events.fetch_add(1, Ordering::Relaxed);
+                    match ev {
+                        Ok(ev) if ev.need_rescan() => rescan = true,
+                        Ok(ev) => {
+                            for p in &ev.paths {
+                                if exclude.iter().any(|x| p.starts_with(x)) {
+                                    continue;
+                                }
+                                if matches!(ev.kind, EventKind::Create(_) | EventKind::Remove(_)) && p.parent().is_some_and(|d| stand_ins.contains(d)) {
+                                    replan = true;
+                                }
+                                if let Some(host) = host_of(&root, p) {
+                                    checks.extend(plan.affected(&host));
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            counters.lost_watches.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(error = %e, "file watch error");
+                            rescan = true;
+                        }
+                    }
+                    if started.elapsed() >= max_delay { break; }
+                    if let Ok(Some(ev)) = tokio::time::timeout(quiet, rx.recv()).await {
+                        next = Some(ev);
+                    }
+                }
+            }
+            _ = poll.tick() => {
+                let now = fs.as_ref().and_then(|fs| proc_state(fs, max_procs));
+                if let (Some(before), Some(after)) = (&last_proc, &now) {
+                    if after.pids.difference(&before.pids).next().is_some() {
+                        domains.extend([Domain::Incident, Domain::Physical]);
+                    }
+                    if after.listeners != before.listeners {
+                        domains.push(Domain::Network);
+                    }
+                }
+                if now.is_some() { last_proc = now; }
+            }
+        }
+        if overflowed.swap(false, Ordering::Relaxed) || rescan {
+            counters.overflows.fetch_add(1, Ordering::Relaxed);
+            counters.full_rescans.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("file events were lost; re-watching and re-scanning everything");
+            // Drop whatever is queued: the full re-scan covers it.
+            while rx.try_recv().is_ok() {}
+            (plan, stand_ins) = rebuild(&service, &mut watcher, &root, &counters);
+            if let Err(e) = service.run(Domain::ALL.to_vec()).await {
+                tracing::error!(error = %e, "re-scan failed");
+            }
+            continue;
+        }
+        if replan {
+            (plan, stand_ins) = rebuild(&service, &mut watcher, &root, &counters);
+        }
+        if !checks.is_empty() {
+            counters.targeted_runs.fetch_add(1, Ordering::Relaxed);
+            match service.run_checks(checks.clone()).await {
+                Ok(s) => {
+                    tracing::info!(checks = ?checks, tier = s.posture.trust_tier.id(), score = s.posture.overall_score, seq = s.attestation.seq, "re-checked after a file change")
+                }
+                Err(e) => tracing::error!(error = %e, "re-check failed"),
+            }
+        }
+        if !domains.is_empty() {
+            counters.process_runs.fetch_add(1, Ordering::Relaxed);
+            domains.dedup();
+            match service.run(domains.clone()).await {
+                Ok(s) => {
+                    tracing::info!(domains = ?domains.iter().map(|d| d.id()).collect::<Vec<_>>(), tier = s.posture.trust_tier.id(), seq = s.attestation.seq, "re-checked after a process change")
+                }
+                Err(e) => tracing::error!(error = %e, "re-check failed"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_comes_from_the_checks_reads() {
+        let homes = vec![PathBuf::from("/home/alice")];
+        let plan = Plan::build(
+            &crate::checks::catalog(),
+            &homes,
+            &[PathBuf::from("/srv/ws")],
+        );
+        let ids = |p: &str| plan.affected(Path::new(p));
+        assert!(ids("/home/alice/.claude.json").contains("SEC-001"));
+        assert!(ids("/home/alice/.aws/credentials").contains("SEC-002"));
+        assert!(ids("/home/alice/.claude/skills/x/SKILL.md").contains("SKL-001"));
+        assert!(ids("/etc/ssh/sshd_config.d/10-x.conf").contains("NET-001"));
+        assert!(
+            ids("/srv/ws/package-lock.json").contains("CODE-002")
+                || ids("/srv/ws/package-lock.json").contains("CODE-003")
+        );
+        assert!(
+            ids("/home/alice/notes.txt").is_empty(),
+            "{:?}",
+            ids("/home/alice/notes.txt")
+        );
+        // Whole homes and temp trees are never watched recursively.
+        assert!(!plan.rules.keys().any(|t| matches!(t, Target::Under { dir, recursive: true } if dir == Path::new("/home/alice") || dir == Path::new("/tmp"))));
+    }
+}
