@@ -247,7 +247,10 @@ struct ProcState {
     listeners: BTreeSet<(String, u16)>,
 }
 
-fn proc_state(fs: &HostFs, max: usize) -> Option<ProcState> {
+/// One round of the process poll, through a fresh reader: a `HostFs` carries one
+/// assessment's read budget and cap notes, so a long-lived one would run dry.
+fn proc_state(root: &Path, limits: &crate::config::Limits, max: usize) -> Option<ProcState> {
+    let fs = &HostFs::open(root, limits.clone()).ok()?;
     let listing = fs.list_dir_capped(Path::new("/proc"), max).ok()?;
     let pids = listing
         .entries
@@ -273,7 +276,7 @@ pub struct Prepared {
     overflowed: Arc<AtomicBool>,
     plan: Plan,
     stand_ins: HashSet<PathBuf>,
-    fs: Option<HostFs>,
+    limits: crate::config::Limits,
     last_proc: Option<ProcState>,
     cfg: EventsConfig,
     counters: Arc<Counters>,
@@ -320,16 +323,16 @@ pub fn prepare(service: &Service, cfg: EventsConfig, counters: Arc<Counters>) ->
         }
     };
     let (plan, stand_ins) = rebuild(service, &mut watcher, &root, &counters);
-    let fs = HostFs::open(&root, service.config().config.limits.clone()).ok();
+    let limits = service.config().config.limits.clone();
     let max_procs = service.config().config.limits.max_processes as usize * 2;
-    let last_proc = fs.as_ref().and_then(|fs| proc_state(fs, max_procs));
+    let last_proc = proc_state(&root, &limits, max_procs);
     Some(Prepared {
         watcher,
         rx,
         overflowed,
         plan,
         stand_ins,
-        fs,
+        limits,
         last_proc,
         cfg,
         counters,
@@ -344,7 +347,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
         overflowed,
         mut plan,
         mut stand_ins,
-        fs,
+        limits,
         mut last_proc,
         cfg,
         counters,
@@ -410,7 +413,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                 }
             }
             _ = poll.tick() => {
-                let now = fs.as_ref().and_then(|fs| proc_state(fs, max_procs));
+                let now = proc_state(&root, &limits, max_procs);
                 if let (Some(before), Some(after)) = (&last_proc, &now) {
                     // New processes may be threats; vanished ones may have been (an
                     // exited reverse shell must stop failing the posture).
@@ -464,6 +467,25 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_process_poll_never_runs_out_of_read_budget() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("proc/1/net")).unwrap();
+        let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0\n";
+        std::fs::write(root.path().join("proc/1/net/tcp"), tcp.repeat(4)).unwrap();
+        let limits = crate::config::Limits {
+            max_total_bytes: 4096,
+            max_file_bytes: 4096,
+            ..Default::default()
+        };
+        // Far more rounds than one budget covers: each round reads afresh.
+        for _ in 0..50 {
+            let state = proc_state(root.path(), &limits, 100).expect("poll");
+            assert!(state.pids.contains(&1));
+            assert!(state.listeners.contains(&("127.0.0.1".to_owned(), 8080)));
+        }
+    }
 
     #[test]
     fn plan_comes_from_the_checks_reads() {
