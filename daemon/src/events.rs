@@ -360,6 +360,11 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
     let quiet = Duration::from_millis(cfg.debounce_ms);
     let max_delay = Duration::from_millis(cfg.debounce_ms * 10);
 
+    // Checks waiting for their turn, and when the next targeted run may start: each run
+    // waits at least as long as the previous one took, so however long a storm lasts,
+    // targeted re-checks use at most about half a core (events keep accumulating).
+    let mut pending: BTreeSet<&'static str> = BTreeSet::new();
+    let mut not_before = tokio::time::Instant::now();
     loop {
         let mut checks: BTreeSet<&'static str> = BTreeSet::new();
         let mut rescan = false;
@@ -412,6 +417,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                     }
                 }
             }
+            _ = tokio::time::sleep_until(not_before), if !pending.is_empty() => {}
             _ = poll.tick() => {
                 let now = proc_state(&root, &limits, max_procs);
                 if let (Some(before), Some(after)) = (&last_proc, &now) {
@@ -433,6 +439,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
             tracing::warn!("file events were lost; re-watching and re-scanning everything");
             // Drop whatever is queued: the full re-scan covers it.
             while rx.try_recv().is_ok() {}
+            pending.clear();
             (plan, stand_ins) = rebuild(&service, &mut watcher, &root, &counters);
             if let Err(e) = service.run(Domain::ALL.to_vec()).await {
                 tracing::error!(error = %e, "re-scan failed");
@@ -442,9 +449,14 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
         if replan {
             (plan, stand_ins) = rebuild(&service, &mut watcher, &root, &counters);
         }
-        if !checks.is_empty() {
+        pending.extend(checks);
+        if !pending.is_empty() && tokio::time::Instant::now() >= not_before {
+            let checks = std::mem::take(&mut pending);
             counters.targeted_runs.fetch_add(1, Ordering::Relaxed);
-            match service.run_checks(checks.clone()).await {
+            let started = tokio::time::Instant::now();
+            let result = service.run_checks(checks.clone()).await;
+            not_before = tokio::time::Instant::now() + started.elapsed();
+            match result {
                 Ok(s) => {
                     tracing::info!(checks = ?checks, tier = s.posture.trust_tier.id(), score = s.posture.overall_score, seq = s.attestation.seq, "re-checked after a file change")
                 }
