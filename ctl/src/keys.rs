@@ -34,29 +34,45 @@ enum Command {
     },
 }
 
-pub fn run(args: Args, socket: Option<&std::path::Path>, timeout: std::time::Duration) -> ExitCode {
+/// What a keys command did, for people (text) and programs (`--json`).
+struct Done {
+    text: String,
+    json: serde_json::Value,
+}
+
+pub fn run(
+    args: Args,
+    socket: Option<&std::path::Path>,
+    timeout: std::time::Duration,
+    json: bool,
+) -> ExitCode {
     let result = match args.command {
-        Command::Rotate { dir: None } => return rotate_in_daemon(socket, timeout),
+        Command::Rotate { dir: None } => rotate_in_daemon(socket, timeout),
         Command::Generate { out, force } => keyfiles::write_new(&out, &keyfiles::generate(), force)
-            .map(|k| {
-                format!(
-                    "wrote {}/attestation.{{key,pub,jwk,jwks}}; key id {}",
-                    out.display(),
-                    k.kid()
-                )
-            }),
-        Command::Rotate { dir: Some(dir) } => keyfiles::rotate(&dir).map(|(old, new)| {
-            format!(
-                "rotated {}: new key id {}; old key {} kept in attestation.jwks",
-                dir.display(),
-                new.kid(),
-                old.kid()
-            )
-        }),
+            .map(|k| Done {
+                text: format!("wrote {}/attestation.{{key,pub,jwk,jwks}}; key id {}", out.display(), k.kid()),
+                json: serde_json::json!({ "dir": out.display().to_string(), "key_id": k.kid() }),
+            })
+            .map_err(|e| e.to_string()),
+        Command::Rotate { dir: Some(dir) } => keyfiles::rotate(&dir)
+            .map(|(old, new)| Done {
+                text: format!(
+                    "rotated {}: new key id {}; old key {} kept in attestation.jwks",
+                    dir.display(),
+                    new.kid(),
+                    old.kid()
+                ),
+                json: serde_json::json!({ "dir": dir.display().to_string(), "key_id": new.kid(), "previous_key_id": old.kid() }),
+            })
+            .map_err(|e| e.to_string()),
     };
     match result {
-        Ok(msg) => {
-            println!("{msg}");
+        Ok(done) => {
+            if json {
+                println!("{}", done.json);
+            } else {
+                println!("{}", done.text);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -66,36 +82,29 @@ pub fn run(args: Args, socket: Option<&std::path::Path>, timeout: std::time::Dur
     }
 }
 
-fn rotate_in_daemon(socket: Option<&std::path::Path>, timeout: std::time::Duration) -> ExitCode {
+fn rotate_in_daemon(
+    socket: Option<&std::path::Path>,
+    timeout: std::time::Duration,
+) -> Result<Done, String> {
     let path = crate::client::socket_path(socket);
-    let rt = match tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("clawsecctl: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let result = rt.block_on(async {
-        let mut c = crate::client::connect(&path, timeout).await?;
-        c.rotate_key(clawsec_proto::pb::RotateKeyRequest {})
-            .await
-            .map(|r| r.into_inner())
-            .map_err(|s| crate::client::ClientError::from_status(&path, s))
-    });
-    match result {
-        Ok(r) => {
-            println!(
-                "rotated: new key id {}; previous {} kept for verification",
-                r.key_id, r.previous_key_id
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("clawsecctl: {e}");
-            ExitCode::from(1)
-        }
-    }
+        .map_err(|e| e.to_string())?;
+    let r = rt
+        .block_on(async {
+            let mut c = crate::client::connect(&path, timeout).await?;
+            c.rotate_key(clawsec_proto::pb::RotateKeyRequest {})
+                .await
+                .map(|r| r.into_inner())
+                .map_err(|s| crate::client::ClientError::from_status(&path, s))
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(Done {
+        text: format!(
+            "rotated: new key id {}; previous {} kept for verification",
+            r.key_id, r.previous_key_id
+        ),
+        json: serde_json::json!({ "key_id": r.key_id, "previous_key_id": r.previous_key_id }),
+    })
 }

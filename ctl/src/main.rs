@@ -111,7 +111,9 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Keys(args) => return keys::run(args, cli.socket.as_deref(), cli.timeout),
+        Command::Keys(args) => {
+            return keys::run(args, cli.socket.as_deref(), cli.timeout, cli.json);
+        }
         Command::Verify(args) => return verify::run(args),
         Command::Completions(args) => return completions::run(args),
         _ => {}

@@ -748,6 +748,24 @@ fn keys_generate_writes_the_documented_files() {
         (Some("EC"), Some("P-256"), Some("ES256"))
     );
     assert!(text(&out.stdout).contains(jwk["kid"].as_str().unwrap()));
+    let other = dir.path().join("other");
+    let out = run(
+        "clawsecctl",
+        &[
+            "--json",
+            "keys",
+            "generate",
+            "--out",
+            other.to_str().unwrap(),
+        ],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["dir"], other.display().to_string());
+    assert_eq!(
+        v["key_id"].as_str().unwrap().len(),
+        43,
+        "a base64url sha256 thumbprint"
+    );
     // A second generate without --force refuses to overwrite.
     let again = run(
         "clawsecctl",
