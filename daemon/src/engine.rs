@@ -1,11 +1,12 @@
 //! The check engine: runs a catalogue against a host's facts and scores the result.
 //!
-//! Every check runs on its own thread so that independent checks run concurrently and
-//! one slow check cannot delay the rest; each has a deadline, after which it is reported
-//! as an `error` (timed out) and its late answer is discarded. Waivers are applied after
+//! Independent checks run concurrently on a few worker threads, and one slow check cannot
+//! delay the rest beyond the run's deadline, after which anything unfinished is reported
+//! as an `error` (timed out) and late answers are discarded. Waivers are applied after
 //! the run, so a waived check's real outcome is still known and shown.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -65,26 +66,40 @@ pub struct Plan<'a> {
 pub fn assess(facts: Arc<Facts>, plan: &Plan<'_>) -> Assessment {
     let started = Instant::now();
     let (tx, rx) = mpsc::channel::<(usize, Outcome, Duration)>();
-    for (i, check) in plan.checks.iter().copied().enumerate() {
-        let worker_tx = tx.clone();
-        let facts = Arc::clone(&facts);
+    // A few workers take checks from a shared counter. Checks spend most of their time
+    // on shared facts, so more threads than cores only add contention (and, with glibc,
+    // a malloc arena per thread that keeps its freed memory). A check that hangs holds
+    // its worker; the others carry on, and whatever is unfinished at the deadline is
+    // reported as timed out.
+    let checks: Arc<Vec<&'static Check>> = Arc::new(plan.checks.to_vec());
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8)
+        .min(checks.len().max(1));
+    for w in 0..workers {
+        let (tx, facts, checks, next) = (
+            tx.clone(),
+            Arc::clone(&facts),
+            Arc::clone(&checks),
+            Arc::clone(&next),
+        );
         let spawned = std::thread::Builder::new()
-            .name(format!("check-{}", check.id))
+            .name(format!("checks-{w}"))
             .spawn(move || {
-                let t = Instant::now();
-                let outcome = (check.run)(&facts);
-                // The receiver may have given up on a slow check; that is fine.
-                let _ = worker_tx.send((i, outcome, t.elapsed()));
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(check) = checks.get(i) else { break };
+                    let t = Instant::now();
+                    let outcome = (check.run)(&facts);
+                    // The receiver may have given up at the deadline; that is fine.
+                    if tx.send((i, outcome, t.elapsed())).is_err() {
+                        break;
+                    }
+                }
             });
         if let Err(e) = spawned {
-            let _ = tx.send((
-                i,
-                Outcome::Error {
-                    kind: ErrorKind::Io,
-                    reason: format!("could not start the check: {e}"),
-                },
-                Duration::ZERO,
-            ));
+            tracing::error!(error = %e, "cannot start a check worker");
         }
     }
     drop(tx);
