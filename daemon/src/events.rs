@@ -365,6 +365,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
     // targeted re-checks use at most about half a core (events keep accumulating).
     let mut pending: BTreeSet<&'static str> = BTreeSet::new();
     let mut not_before = tokio::time::Instant::now();
+    let mut rescan_due = false;
     loop {
         let mut checks: BTreeSet<&'static str> = BTreeSet::new();
         let mut rescan = false;
@@ -417,7 +418,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                     }
                 }
             }
-            _ = tokio::time::sleep_until(not_before), if !pending.is_empty() => {}
+            _ = tokio::time::sleep_until(not_before), if !pending.is_empty() || rescan_due => {}
             _ = poll.tick() => {
                 let now = proc_state(&root, &limits, max_procs);
                 if let (Some(before), Some(after)) = (&last_proc, &now) {
@@ -434,15 +435,28 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
             }
         }
         if overflowed.swap(false, Ordering::Relaxed) || rescan {
-            counters.overflows.fetch_add(1, Ordering::Relaxed);
-            counters.full_rescans.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("file events were lost; re-watching and re-scanning everything");
+            if !rescan_due {
+                counters.overflows.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("file events were lost; re-watching and re-scanning everything");
+            }
+            rescan_due = true;
             // Drop whatever is queued: the full re-scan covers it.
             while rx.try_recv().is_ok() {}
             pending.clear();
-            (plan, stand_ins) = rebuild(&service, &mut watcher, &root, &counters);
-            if let Err(e) = service.run(Domain::ALL.to_vec()).await {
-                tracing::error!(error = %e, "re-scan failed");
+        }
+        if rescan_due {
+            // Re-scans go through the same gate as targeted runs: a storm that keeps
+            // overflowing the queue cannot turn into back-to-back full scans.
+            if tokio::time::Instant::now() >= not_before {
+                rescan_due = false;
+                pending.clear();
+                counters.full_rescans.fetch_add(1, Ordering::Relaxed);
+                (plan, stand_ins) = rebuild(&service, &mut watcher, &root, &counters);
+                let started = tokio::time::Instant::now();
+                if let Err(e) = service.run(Domain::ALL.to_vec()).await {
+                    tracing::error!(error = %e, "re-scan failed");
+                }
+                not_before = tokio::time::Instant::now() + started.elapsed();
             }
             continue;
         }
