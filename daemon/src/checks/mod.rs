@@ -353,6 +353,18 @@ impl Findings {
         }
     }
 
+    /// A tree walk under `root` was cut short by a cap: clean so far is not clean when
+    /// the rest of the tree was never looked at.
+    pub fn cut_short(&mut self, root: &Path) {
+        self.errors.push((
+            ErrorKind::Cap,
+            format!(
+                "{}: more entries or depth than the limits allow; not every file was inspected",
+                root.display()
+            ),
+        ));
+    }
+
     pub fn has_findings(&self) -> bool {
         !self.findings.is_empty()
     }

@@ -681,6 +681,23 @@ const TRUE_MEANS_INSECURE: &[&str] = &[
 
 /// Every insecure TLS setting in a JSON value: (json path, rendering).
 fn insecure_settings(v: &Value, path: &str, found: &mut Vec<String>) {
+    let judge = |here: &str, key: &str, child: &Value| match child {
+        Value::Bool(false) if FALSE_MEANS_INSECURE.contains(&key) => Some(format!("{here}: false")),
+        Value::Bool(true) if TRUE_MEANS_INSECURE.contains(&key) => Some(format!("{here}: true")),
+        Value::String(s) if disables_tls(key, s) => Some(format!("{here}={s}")),
+        _ => None,
+    };
+    find_in_json(v, path, &judge, found);
+}
+
+/// Walks every object member of a JSON value depth-first. `judge` sees the member's dotted
+/// path, key and value and returns a finding (which ends the descent there) or `None`.
+fn find_in_json(
+    v: &Value,
+    path: &str,
+    judge: &dyn Fn(&str, &str, &Value) -> Option<String>,
+    found: &mut Vec<String>,
+) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
@@ -689,21 +706,15 @@ fn insecure_settings(v: &Value, path: &str, found: &mut Vec<String>) {
                 } else {
                     format!("{path}.{k}")
                 };
-                match child {
-                    Value::Bool(false) if FALSE_MEANS_INSECURE.contains(&k.as_str()) => {
-                        found.push(format!("{here}: false"))
-                    }
-                    Value::Bool(true) if TRUE_MEANS_INSECURE.contains(&k.as_str()) => {
-                        found.push(format!("{here}: true"))
-                    }
-                    Value::String(s) if disables_tls(k, s) => found.push(format!("{here}={s}")),
-                    _ => insecure_settings(child, &here, found),
+                match judge(&here, k, child) {
+                    Some(f) => found.push(f),
+                    None => find_in_json(child, &here, judge, found),
                 }
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                insecure_settings(child, &format!("{path}[{i}]"), found);
+                find_in_json(child, &format!("{path}[{i}]"), judge, found);
             }
         }
         _ => {}
@@ -863,33 +874,16 @@ const ENDPOINT_KEYS: &[&str] = &[
 ];
 
 fn plaintext_endpoints(v: &Value, path: &str, found: &mut Vec<String>) {
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                let here = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                match child {
-                    Value::String(url)
-                        if (ENDPOINT_KEYS.contains(&k.as_str())
-                            || ENDPOINT_VARS.contains(&k.as_str()))
-                            && is_plaintext_remote(url) =>
-                    {
-                        found.push(format!("{here}={}", without_userinfo(url)))
-                    }
-                    _ => plaintext_endpoints(child, &here, found),
-                }
-            }
+    let judge = |here: &str, key: &str, child: &Value| match child {
+        Value::String(url)
+            if (ENDPOINT_KEYS.contains(&key) || ENDPOINT_VARS.contains(&key))
+                && is_plaintext_remote(url) =>
+        {
+            Some(format!("{here}={}", without_userinfo(url)))
         }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                plaintext_endpoints(child, &format!("{path}[{i}]"), found);
-            }
-        }
-        _ => {}
-    }
+        _ => None,
+    };
+    find_in_json(v, path, &judge, found);
 }
 
 fn model_endpoints_tls(f: &Facts) -> Outcome {
