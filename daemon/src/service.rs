@@ -32,7 +32,9 @@ use crate::store::Store;
 pub enum ServiceError {
     #[error("permission denied: {caller} needs the {needed} role")]
     PermissionDenied { caller: String, needed: Role },
-    #[error("rate limited: {caller} may assess again in {retry_after_secs} s")]
+    #[error(
+        "rate limited: {caller} may ask for new signed work (an assessment or a fresh attestation) again in {retry_after_secs} s"
+    )]
     RateLimited {
         caller: String,
         retry_after_secs: u64,
@@ -245,6 +247,9 @@ impl Service {
             None => self.snapshot(),
             Some(n) => {
                 crate::cli::parse_nonce(&n).map_err(ServiceError::InvalidArgument)?;
+                // Each fresh attestation is a signature and a new link in the chain: it
+                // shares Assess's per-caller budget, so no reader can flood the store.
+                self.take_assess_token(caller)?;
                 let me = Arc::clone(self);
                 tokio::task::spawn_blocking(move || me.resign(Some(n)))
                     .await

@@ -587,15 +587,27 @@ fn assess_is_rate_limited_per_caller() {
     );
     assert!(d.ctl(&["assess"]).status.success());
     assert!(d.ctl(&["assess"]).status.success());
-    let third = d.ctl(&["assess"]);
-    assert_eq!(third.status.code(), Some(1));
+    let third = d.ctl(&["attestation", "--nonce", "q83vEjRWeJCrze8SNFZ4kA"]);
+    assert_eq!(
+        third.status.code(),
+        Some(1),
+        "a fresh attestation spends the same budget"
+    );
     assert!(
         text(&third.stderr).contains("rate limited"),
         "{}",
         text(&third.stderr)
     );
+    let fourth = d.ctl(&["assess"]);
+    assert_eq!(fourth.status.code(), Some(1));
+    assert!(
+        text(&fourth.stderr).contains("rate limited"),
+        "{}",
+        text(&fourth.stderr)
+    );
     // Reads are not limited.
     assert!(d.ctl(&["posture"]).status.success());
+    assert!(d.ctl(&["attestation"]).status.success());
 }
 
 #[test]
