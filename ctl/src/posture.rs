@@ -15,14 +15,17 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
         .map_err(|s| ClientError::from_status(&ctx.socket, s))?
         .into_inner();
     let p = r.posture.unwrap_or_default();
+    let events = r.events.unwrap_or_default();
     if ctx.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&render::posture_json(&p, Some(r.age_ms)))
-                .unwrap_or_default()
-        );
+        let mut v = render::posture_json(&p, Some(r.age_ms));
+        v["events"] = render::events_json(&events);
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", render::posture_table(&p, Some(r.age_ms)));
+        println!(
+            "\n{}",
+            render::events_line(&events, p.domains.iter().any(|d| d.stale))
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -47,6 +47,7 @@ pub fn posture_json(p: &pb::Posture, age_ms: Option<u64>) -> Value {
         "coverage": { "mode": p.coverage, "notes": p.coverage_notes },
         "domains": p.domains.iter().map(|d| (d.domain.clone(), json!({
             "score": d.score,
+            "stale": d.stale,
             "counts": d.counts.as_ref().map(|c| json!({"pass": c.pass, "fail": c.fail, "error": c.error, "not_applicable": c.not_applicable, "waived": c.waived})),
         }))).collect::<serde_json::Map<_, _>>(),
         "checks": p.checks.iter().map(|c| json!({
@@ -82,6 +83,7 @@ pub fn posture_table(p: &pb::Posture, age_ms: Option<u64>) -> String {
     for d in &p.domains {
         let c = d.counts.unwrap_or_default();
         let score = d.score.map_or("—".to_owned(), |v| v.to_string());
+        let score = if d.stale { format!("{score}*") } else { score };
         let _ = writeln!(
             s,
             "{:<10} {:>5}  {:>4} {:>4} {:>5} {:>4} {:>6}",
@@ -117,6 +119,31 @@ pub fn posture_table(p: &pb::Posture, age_ms: Option<u64>) -> String {
         if !c.reason.is_empty() {
             let _ = writeln!(s, "      why: {}", c.reason);
         }
+    }
+    s
+}
+
+/// Event counters as JSON.
+pub fn events_json(e: &pb::EventCounters) -> Value {
+    json!({
+        "watching": e.watching, "events": e.events, "targeted_runs": e.targeted_runs,
+        "overflows": e.overflows, "lost_watches": e.lost_watches,
+        "full_rescans": e.full_rescans, "process_runs": e.process_runs,
+    })
+}
+
+/// One line about how the daemon is watching; stale domains are marked `*` in the table.
+pub fn events_line(e: &pb::EventCounters, any_stale: bool) -> String {
+    let mut s = if e.watching {
+        format!(
+            "events: watching; {} events, {} targeted re-checks, {} process re-checks, {} overflows, {} lost watches, {} full re-scans",
+            e.events, e.targeted_runs, e.process_runs, e.overflows, e.lost_watches, e.full_rescans
+        )
+    } else {
+        "events: not watching files (the schedule alone applies)".to_owned()
+    };
+    if any_stale {
+        s.push_str("\n* stale: events were lost; a full re-scan is under way");
     }
     s
 }

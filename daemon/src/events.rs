@@ -154,6 +154,8 @@ fn target_of(path: &Path, homes: &[PathBuf]) -> Option<Target> {
 /// Counters for health and metrics: events never go missing silently.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// File events are set up and being followed.
+    pub watching: AtomicBool,
     pub events: AtomicU64,
     pub targeted_runs: AtomicU64,
     pub overflows: AtomicU64,
@@ -323,6 +325,7 @@ pub fn prepare(service: &Service, cfg: EventsConfig, counters: Arc<Counters>) ->
         }
     };
     let (plan, stand_ins) = rebuild(service, &mut watcher, &root, &counters);
+    counters.watching.store(true, Ordering::Relaxed);
     let limits = service.config().config.limits.clone();
     let max_procs = service.config().config.limits.max_processes as usize * 2;
     let last_proc = proc_state(&root, &limits, max_procs);
@@ -440,6 +443,8 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                 tracing::warn!("file events were lost; re-watching and re-scanning everything");
             }
             rescan_due = true;
+            // Until the re-scan has run, every domain may be out of date; say so.
+            service.mark_stale(&Domain::ALL);
             // Drop whatever is queued: the full re-scan covers it.
             while rx.try_recv().is_ok() {}
             pending.clear();

@@ -110,7 +110,7 @@ async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
     let events_cfg = service.config().config.events.clone();
     let prepared_events = if events_cfg.enabled {
         let svc = Arc::clone(&service);
-        let counters = Arc::new(crate::events::Counters::default());
+        let counters = service.counters();
         tokio::task::spawn_blocking(move || crate::events::prepare(&svc, events_cfg, counters))
             .await
             .ok()

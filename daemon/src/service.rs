@@ -110,6 +110,10 @@ pub struct Service {
     timeouts: Mutex<HashMap<&'static str, u32>>,
     latest: watch::Sender<Arc<Snapshot>>,
     roles: RwLock<Arc<RoleTable>>,
+    /// Event counters (shared with the events task) and domains whose results may be out
+    /// of date because events were lost, until their re-scan completes.
+    counters: Arc<crate::events::Counters>,
+    stale: Mutex<std::collections::BTreeSet<Domain>>,
     assess_lock: tokio::sync::Mutex<()>,
     busy_since: Mutex<Option<Instant>>,
     limiter: Mutex<HashMap<u32, Bucket>>,
@@ -157,6 +161,8 @@ impl Service {
         let svc = Arc::new(Service {
             catalog,
             roles: RwLock::new(Arc::new(RoleTable::resolve(&loaded.config.roles))),
+            counters: Arc::new(crate::events::Counters::default()),
+            stale: Mutex::new(std::collections::BTreeSet::new()),
             loaded: RwLock::new(Arc::new(loaded)),
             config_path: opts.config_path,
             host_root: opts.host_root,
@@ -311,6 +317,21 @@ impl Service {
         tokio::task::spawn_blocking(move || me.assess_now(&Selection::Checks(ids)))
             .await
             .map_err(internal)?
+    }
+
+    pub fn counters(&self) -> Arc<crate::events::Counters> {
+        Arc::clone(&self.counters)
+    }
+
+    /// Marks domains as possibly out of date (events were lost) until they are re-run.
+    pub fn mark_stale(&self, domains: &[Domain]) {
+        if let Ok(mut s) = self.stale.lock() {
+            s.extend(domains.iter().copied());
+        }
+    }
+
+    pub fn is_stale(&self, domain: Domain) -> bool {
+        self.stale.lock().is_ok_and(|s| s.contains(&domain))
     }
 
     /// The host root assessments inspect, and the directories whose changes must not
@@ -497,6 +518,9 @@ impl Service {
         };
         let fresh = engine::assess(Arc::clone(&setup.facts), &plan);
         self.note_timeouts(&fresh.runs);
+        if let (Selection::Domains(done), Ok(mut stale)) = (selection, self.stale.lock()) {
+            stale.retain(|d| !done.contains(d));
+        }
         if let Some(b) = baselines {
             crate::cli::record_first_baselines(&self.state_dir, b, setup.facts.take_observed());
         }

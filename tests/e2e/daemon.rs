@@ -1144,4 +1144,11 @@ fn lost_file_events_end_in_a_full_rescan() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The loss is counted and shown, not silent.
+    let events = &d.ctl_json(&["posture"])["events"];
+    assert_eq!(events["watching"], true, "{events}");
+    assert!(events["overflows"].as_u64().unwrap() >= 1, "{events}");
+    assert!(events["full_rescans"].as_u64().unwrap() >= 1, "{events}");
+    let table = text(&d.ctl(&["posture"]).stdout);
+    assert!(table.contains("events: watching;"), "{table}");
 }

@@ -151,6 +151,19 @@ pub fn posture(doc: &PostureDoc) -> pb::Posture {
     }
 }
 
+fn counters(c: &crate::events::Counters) -> pb::EventCounters {
+    use std::sync::atomic::Ordering::Relaxed;
+    pb::EventCounters {
+        watching: c.watching.load(Relaxed),
+        events: c.events.load(Relaxed),
+        targeted_runs: c.targeted_runs.load(Relaxed),
+        overflows: c.overflows.load(Relaxed),
+        lost_watches: c.lost_watches.load(Relaxed),
+        full_rescans: c.full_rescans.load(Relaxed),
+        process_runs: c.process_runs.load(Relaxed),
+    }
+}
+
 fn parse_tier(t: i32) -> Option<Tier> {
     match pb::TrustTier::try_from(t).ok()? {
         pb::TrustTier::High => Some(Tier::High),
@@ -181,14 +194,18 @@ impl pb::claw_sec_server::ClawSec for Api {
         req: Request<pb::GetPostureRequest>,
     ) -> Result<Response<pb::GetPostureResponse>, Status> {
         let who = caller(&req)?;
-        let result =
-            self.service
-                .get_posture(&who)
-                .map_err(status)
-                .map(|snap| pb::GetPostureResponse {
-                    posture: Some(posture(&snap.posture)),
-                    age_ms: snap.age().as_millis() as u64,
-                });
+        let result = self.service.get_posture(&who).map_err(status).map(|snap| {
+            let mut p = posture(&snap.posture);
+            for d in &mut p.domains {
+                d.stale = crate::checks::Domain::parse(&d.domain)
+                    .is_some_and(|d| self.service.is_stale(d));
+            }
+            pb::GetPostureResponse {
+                posture: Some(p),
+                age_ms: snap.age().as_millis() as u64,
+                events: Some(counters(&self.service.counters())),
+            }
+        });
         audit("GetPosture", &who, &result);
         result.map(Response::new)
     }
