@@ -522,7 +522,18 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
             continue;
         }
         if replan {
+            let lost_before = counters.lost_watches.load(Ordering::Relaxed);
             (plan, stand_ins) = rebuild(&service, &mut watcher, &root, &counters);
+            if counters.lost_watches.load(Ordering::Relaxed) > lost_before {
+                // A watch could not be added (typically the inotify watch limit): what it
+                // would have covered may change unseen, so say so and re-scan everything
+                // once. Re-scans themselves never trigger this, so a hard limit cannot
+                // turn into a loop; the schedule covers those paths from then on.
+                tracing::warn!("a watch could not be added; re-scanning everything once");
+                service.mark_stale(&Domain::ALL);
+                rescan_due = true;
+                continue;
+            }
         }
         pending.extend(checks);
         if !pending.is_empty() && tokio::time::Instant::now() >= not_before {
