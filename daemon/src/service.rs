@@ -43,8 +43,6 @@ pub enum ServiceError {
     InvalidArgument(String),
     #[error("not available: {0}")]
     Unavailable(String),
-    #[error("not implemented yet: {0}")]
-    Unimplemented(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -35,7 +35,6 @@ pub fn status(e: ServiceError) -> Status {
         ServiceError::RateLimited { .. } => Status::resource_exhausted(msg),
         ServiceError::InvalidArgument(_) => Status::invalid_argument(msg),
         ServiceError::Unavailable(_) => Status::unavailable(msg),
-        ServiceError::Unimplemented(_) => Status::unimplemented(msg),
         ServiceError::Internal(_) => Status::internal(msg),
     }
 }
