@@ -556,7 +556,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
             domains.dedup();
             counters.process_runs.fetch_add(1, Ordering::Relaxed);
             let started = tokio::time::Instant::now();
-            let result = service.run(domains.clone()).await;
+            let result = service.run_on_event(domains.clone()).await;
             not_before = tokio::time::Instant::now() + started.elapsed();
             // What this run saw is the new baseline for the poll, so it does not re-trigger.
             if let Some(now) = proc_state(&root, &limits, max_procs) {

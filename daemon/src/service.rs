@@ -85,6 +85,16 @@ impl Selection {
     }
 }
 
+/// Whether a run must end in a new signed attestation. Scheduled runs and `Assess`
+/// always sign (the design: re-signed after every assessment); runs triggered by file or
+/// process events sign only when the result changed, or a busy host's process churn would
+/// append a chain link many times a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signing {
+    Always,
+    IfChanged,
+}
+
 /// A token bucket per caller uid, for `Assess`.
 #[derive(Debug)]
 struct Bucket {
@@ -181,7 +191,7 @@ impl Service {
             limiter: Mutex::new(HashMap::new()),
             daemon_uid: nix::unistd::geteuid().as_raw(),
         });
-        svc.assess_now(&Selection::Domains(Domain::ALL.to_vec()))?;
+        svc.assess_now(&Selection::Domains(Domain::ALL.to_vec()), Signing::Always)?;
         Ok(svc)
     }
 
@@ -300,9 +310,25 @@ impl Service {
     ) -> Result<Arc<Snapshot>, ServiceError> {
         let _one_at_a_time = self.assess_lock.lock().await;
         let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || me.assess_now(&Selection::Domains(domains)))
-            .await
-            .map_err(internal)?
+        tokio::task::spawn_blocking(move || {
+            me.assess_now(&Selection::Domains(domains), Signing::Always)
+        })
+        .await
+        .map_err(internal)?
+    }
+
+    /// Runs the named domains after a process event: signs only if the result changed.
+    pub async fn run_on_event(
+        self: &Arc<Self>,
+        domains: Vec<Domain>,
+    ) -> Result<Arc<Snapshot>, ServiceError> {
+        let _one_at_a_time = self.assess_lock.lock().await;
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            me.assess_now(&Selection::Domains(domains), Signing::IfChanged)
+        })
+        .await
+        .map_err(internal)?
     }
 
     /// Runs only the named checks (what a file or process event affects), one run at a time.
@@ -312,9 +338,11 @@ impl Service {
     ) -> Result<Arc<Snapshot>, ServiceError> {
         let _one_at_a_time = self.assess_lock.lock().await;
         let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || me.assess_now(&Selection::Checks(ids)))
-            .await
-            .map_err(internal)?
+        tokio::task::spawn_blocking(move || {
+            me.assess_now(&Selection::Checks(ids), Signing::IfChanged)
+        })
+        .await
+        .map_err(internal)?
     }
 
     pub fn counters(&self) -> Arc<crate::events::Counters> {
@@ -481,18 +509,26 @@ impl Service {
 
     /// Runs the checks of `domains` (skipping backed-off ones), merges them into the
     /// latest results, scores, stores, signs and publishes. Blocking.
-    fn assess_now(&self, selection: &Selection) -> Result<Arc<Snapshot>, ServiceError> {
+    fn assess_now(
+        &self,
+        selection: &Selection,
+        signing: Signing,
+    ) -> Result<Arc<Snapshot>, ServiceError> {
         if let Ok(mut b) = self.busy_since.lock() {
             *b = Some(Instant::now());
         }
-        let result = self.assess_inner(selection);
+        let result = self.assess_inner(selection, signing);
         if let Ok(mut b) = self.busy_since.lock() {
             *b = None;
         }
         result
     }
 
-    fn assess_inner(&self, selection: &Selection) -> Result<Arc<Snapshot>, ServiceError> {
+    fn assess_inner(
+        &self,
+        selection: &Selection,
+        signing: Signing,
+    ) -> Result<Arc<Snapshot>, ServiceError> {
         let loaded = self.config();
         let backed_off = self.backed_off();
         let due: Vec<&'static Check> = self
@@ -556,6 +592,27 @@ impl Service {
         let posture = PostureDoc::build(&assessment, &setup.context);
         if let Ok(mut h) = self.host.write() {
             *h = setup.host.clone();
+        }
+        if signing == Signing::IfChanged {
+            let current = self.snapshot();
+            let same = current.attestation.seq > 0
+                && current.posture.checks_digest == posture.checks_digest
+                && current.posture.trust_tier == posture.trust_tier
+                && current.posture.overall_score == posture.overall_score;
+            if same {
+                // Nothing changed: the signed attestation still holds (and is re-signed
+                // before it expires); only the posture's age is renewed.
+                let snap = Arc::new(Snapshot {
+                    posture,
+                    attestation: current.attestation.clone(),
+                    attestation_json: current.attestation_json.clone(),
+                    attestation_digest: current.attestation_digest.clone(),
+                    assessed_at: Instant::now(),
+                    changed_checks: Vec::new(),
+                });
+                self.latest.send_replace(Arc::clone(&snap));
+                return Ok(snap);
+            }
         }
         if let Ok(store) = self.store.lock() {
             let json = serde_json::to_string(&posture).unwrap_or_default();

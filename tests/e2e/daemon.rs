@@ -1178,6 +1178,52 @@ fn kernel_process_events_catch_a_live_reverse_shell_at_once() {
 }
 
 #[test]
+fn harmless_process_churn_is_checked_but_not_re_signed() {
+    let d = Daemon::start("hardened", "");
+    let before = seq(&d);
+    for pid in [50001u32, 50002, 50003] {
+        clawsec_tests::HostSpec {
+            processes: vec![clawsec_tests::ProcSpec {
+                pid,
+                name: None,
+                uid: 1000,
+                ppid: 1,
+                cmdline: vec!["sleep".into(), "1".into()],
+                environ: vec![],
+                exe: None,
+                no_new_privs: false,
+                seccomp: 0,
+                cap_eff: None,
+            }],
+            ..Default::default()
+        }
+        .materialize(&d.dir.path().join("host"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d.log().contains("re-checked after a process change") {
+        assert!(
+            Instant::now() < deadline,
+            "the new processes were never checked:\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Checked, found nothing new: the signed attestation still holds, no new chain link.
+    assert_eq!(
+        seq(&d),
+        before,
+        "re-signed for an unchanged posture:\n{}",
+        d.log()
+    );
+    let p = d.ctl_json(&["posture"]);
+    assert!(
+        p["age_ms"].as_u64().unwrap() < 5_000,
+        "the posture's age is renewed: {}",
+        p["age_ms"]
+    );
+}
+
+#[test]
 fn lost_file_events_end_in_a_full_rescan() {
     // A one-event queue overflows on any burst.
     let d = Daemon::start("hardened", "[events]\nqueue = 1\n");
