@@ -60,6 +60,9 @@ pub struct Snapshot {
     pub assessed_at: Instant,
     /// Checks whose outcome changed in the assessment that produced this snapshot.
     pub changed_checks: Vec<String>,
+    /// The posture in its protobuf form, built by the first `GetPosture` that needs it:
+    /// readers then share one conversion per snapshot instead of one per call.
+    pub proto: std::sync::OnceLock<clawsec_proto::pb::Posture>,
 }
 
 impl Snapshot {
@@ -165,6 +168,7 @@ impl Service {
             attestation_digest: String::new(),
             assessed_at: Instant::now(),
             changed_checks: Vec::new(),
+            proto: Default::default(),
         }));
         let svc = Arc::new(Service {
             catalog,
@@ -356,8 +360,9 @@ impl Service {
         }
     }
 
-    pub fn is_stale(&self, domain: Domain) -> bool {
-        self.stale.lock().is_ok_and(|s| s.contains(&domain))
+    /// Every domain currently marked stale, read under one lock.
+    pub fn stale_domains(&self) -> std::collections::BTreeSet<Domain> {
+        self.stale.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// The host root assessments inspect, and the directories whose changes must not
@@ -609,6 +614,7 @@ impl Service {
                     attestation_digest: current.attestation_digest.clone(),
                     assessed_at: Instant::now(),
                     changed_checks: Vec::new(),
+                    proto: Default::default(),
                 });
                 self.latest.send_replace(Arc::clone(&snap));
                 return Ok(snap);
@@ -739,6 +745,7 @@ impl Service {
             attestation_digest,
             assessed_at,
             changed_checks: changed,
+            proto: Default::default(),
         });
         self.latest.send_replace(Arc::clone(&snap));
         Ok(snap)
@@ -830,5 +837,64 @@ fn placeholder_attestation() -> Attestation {
         key_id: String::new(),
         alg: String::new(),
         signature: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A service on an empty host with the built-in configuration.
+    fn started(dir: &std::path::Path) -> Arc<Service> {
+        let host = dir.join("host");
+        std::fs::create_dir(&host).unwrap();
+        let config = dir.join("config.toml");
+        std::fs::write(&config, "").unwrap();
+        let ids: Vec<&str> = checks::catalog().iter().map(|c| c.id).collect();
+        let loaded = config::load(Some(&config), &ids).unwrap();
+        let opts = Options {
+            config_path: Some(config),
+            host_root: Some(host),
+            state_dir: dir.join("state"),
+        };
+        Service::start(loaded, opts).unwrap()
+    }
+
+    #[tokio::test]
+    async fn stale_domains_clear_only_when_their_domain_runs_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = started(dir.path());
+        assert!(service.stale_domains().is_empty());
+
+        service.mark_stale(&[Domain::Network, Domain::Secrets]);
+        let want: std::collections::BTreeSet<_> = [Domain::Network, Domain::Secrets].into();
+        assert_eq!(service.stale_domains(), want);
+
+        // Re-running single checks (an event run) does not vouch for a whole domain.
+        let one = service
+            .catalog()
+            .iter()
+            .find(|c| c.domain == Domain::Network)
+            .unwrap()
+            .id;
+        service.run_checks([one].into()).await.unwrap();
+        assert_eq!(service.stale_domains(), want);
+
+        service.run(vec![Domain::Network]).await.unwrap();
+        assert_eq!(service.stale_domains(), [Domain::Secrets].into());
+    }
+
+    #[tokio::test]
+    async fn each_snapshot_builds_its_protobuf_form_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = started(dir.path());
+        let first = service.snapshot();
+        assert!(first.proto.get().is_none(), "built before anyone asked");
+        first.proto.get_or_init(Default::default);
+        let second = service.run(vec![Domain::Network]).await.unwrap();
+        assert!(
+            second.proto.get().is_none(),
+            "a new snapshot reuses the old conversion"
+        );
     }
 }

@@ -194,10 +194,13 @@ impl pb::claw_sec_server::ClawSec for Api {
     ) -> Result<Response<pb::GetPostureResponse>, Status> {
         let who = caller(&req)?;
         let result = self.service.get_posture(&who).map_err(status).map(|snap| {
-            let mut p = posture(&snap.posture);
-            for d in &mut p.domains {
-                d.stale = crate::checks::Domain::parse(&d.domain)
-                    .is_some_and(|d| self.service.is_stale(d));
+            let mut p = snap.proto.get_or_init(|| posture(&snap.posture)).clone();
+            let stale = self.service.stale_domains();
+            if !stale.is_empty() {
+                for d in &mut p.domains {
+                    d.stale =
+                        crate::checks::Domain::parse(&d.domain).is_some_and(|d| stale.contains(&d));
+                }
             }
             pb::GetPostureResponse {
                 posture: Some(p),
