@@ -312,13 +312,8 @@ impl Service {
         self: &Arc<Self>,
         domains: Vec<Domain>,
     ) -> Result<Arc<Snapshot>, ServiceError> {
-        let _one_at_a_time = self.assess_lock.lock().await;
-        let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            me.assess_now(&Selection::Domains(domains), Signing::Always)
-        })
-        .await
-        .map_err(internal)?
+        self.run_one(Selection::Domains(domains), Signing::Always)
+            .await
     }
 
     /// Runs the named domains after a process event: signs only if the result changed.
@@ -326,27 +321,30 @@ impl Service {
         self: &Arc<Self>,
         domains: Vec<Domain>,
     ) -> Result<Arc<Snapshot>, ServiceError> {
-        let _one_at_a_time = self.assess_lock.lock().await;
-        let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            me.assess_now(&Selection::Domains(domains), Signing::IfChanged)
-        })
-        .await
-        .map_err(internal)?
+        self.run_one(Selection::Domains(domains), Signing::IfChanged)
+            .await
     }
 
-    /// Runs only the named checks (what a file or process event affects), one run at a time.
+    /// Runs only the named checks (what a file or process event affects).
     pub async fn run_checks(
         self: &Arc<Self>,
         ids: std::collections::BTreeSet<&'static str>,
     ) -> Result<Arc<Snapshot>, ServiceError> {
+        self.run_one(Selection::Checks(ids), Signing::IfChanged)
+            .await
+    }
+
+    /// One assessment on a blocking thread; runs never overlap.
+    async fn run_one(
+        self: &Arc<Self>,
+        selection: Selection,
+        signing: Signing,
+    ) -> Result<Arc<Snapshot>, ServiceError> {
         let _one_at_a_time = self.assess_lock.lock().await;
         let me = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            me.assess_now(&Selection::Checks(ids), Signing::IfChanged)
-        })
-        .await
-        .map_err(internal)?
+        tokio::task::spawn_blocking(move || me.assess_now(&selection, signing))
+            .await
+            .map_err(internal)?
     }
 
     pub fn counters(&self) -> Arc<crate::events::Counters> {
