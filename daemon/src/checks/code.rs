@@ -236,24 +236,34 @@ pub(super) fn is_pinned(runner: &str, package: &str) -> bool {
     })
 }
 
+/// The advisory database both dependency checks match against, or the outcome they end
+/// with when it is not installed (not applicable) or cannot be read (error).
+fn advisory_db<'f>(
+    f: &'f Facts,
+    out: &mut Findings,
+) -> Result<&'f crate::facts::advisories::AdvisoryDb, Outcome> {
+    match f.advisories() {
+        None => Err(Outcome::NotApplicable(format!(
+            "no advisory database is installed at {}",
+            f.advisories_path().display()
+        ))),
+        Some(Err(p)) => {
+            out.problem(p);
+            Err(std::mem::take(out).finish(""))
+        }
+        Some(Ok(db)) => Ok(db),
+    }
+}
+
 fn no_vulnerable_dependencies(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     let lockfiles = f.lockfiles();
     if lockfiles.is_empty() {
         return out.finish("no lockfiles were found in agent workspaces");
     }
-    let db = match f.advisories() {
-        None => {
-            return Outcome::NotApplicable(format!(
-                "no advisory database is installed at {}",
-                f.advisories_path().display()
-            ));
-        }
-        Some(Err(p)) => {
-            out.problem(p);
-            return out.finish("");
-        }
-        Some(Ok(db)) => db,
+    let db = match advisory_db(f, &mut out) {
+        Ok(db) => db,
+        Err(outcome) => return outcome,
     };
     for lock in lockfiles {
         let lock = match lock {
@@ -315,18 +325,9 @@ fn installed_tooling_patched(f: &Facts) -> Outcome {
     if installed.is_empty() {
         return out.finish("no globally installed npm packages or Python tools were found");
     }
-    let db = match f.advisories() {
-        None => {
-            return Outcome::NotApplicable(format!(
-                "no advisory database is installed at {}",
-                f.advisories_path().display()
-            ));
-        }
-        Some(Err(p)) => {
-            out.problem(p);
-            return out.finish("");
-        }
-        Some(Ok(db)) => db,
+    let db = match advisory_db(f, &mut out) {
+        Ok(db) => db,
+        Err(outcome) => return outcome,
     };
     let mut vulnerable = 0;
     for pkg in &installed {
