@@ -411,17 +411,21 @@ impl Findings {
     }
 }
 
-/// The MCP client config files checks read (`~` is every home), for `Check::reads`.
+/// The MCP client config files `Facts::mcp` reads (`~` is every home), for the
+/// `Check::reads` of every check built on that inventory. A test keeps it equal to the
+/// facts layer's own list, so file events on any of them reach those checks.
 pub(crate) const MCP_CONFIGS: &[&str] = &[
     "~/.claude.json",
     "~/.cursor/mcp.json",
     "~/.codeium/windsurf/mcp_config.json",
+    "~/.config/Code/User/settings.json",
     "~/.config/Code/User/mcp.json",
     "~/.gemini/settings.json",
     "~/.codex/config.toml",
     "~/.kiro/settings/mcp.json",
     "~/.copilot/mcp-config.json",
     "/etc/claude-code/managed-mcp.json",
+    "<workspace>/.mcp.json",
 ];
 
 /// A check: metadata plus the pure function that decides it.
@@ -498,6 +502,29 @@ pub fn catalog_digest(checks: &[&Check]) -> String {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    /// File events reach a check only through its `reads`: every check built on the MCP
+    /// inventory must list every file that inventory is read from.
+    #[test]
+    fn mcp_checks_read_every_mcp_config() {
+        let facts: HashSet<String> = crate::facts::mcp_config_patterns().into_iter().collect();
+        let declared: HashSet<String> = MCP_CONFIGS.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            declared, facts,
+            "MCP_CONFIGS differs from what Facts::mcp reads"
+        );
+        for id in [
+            "CODE-001", "NET-002", "NET-007", "INT-003", "SEC-001", "SKL-007",
+        ] {
+            let check = catalog().into_iter().find(|c| c.id == id).unwrap();
+            for p in MCP_CONFIGS {
+                assert!(
+                    check.reads.contains(p),
+                    "{id} does not declare it reads {p}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn catalog_ids_are_unique_prefixed_and_documented() {

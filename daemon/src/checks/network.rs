@@ -150,11 +150,23 @@ pub(super) const CHECKS: &[Check] = &[
             baseUrl settings and OTEL_EXPORTER_OTLP_ENDPOINT, or reach a local gateway or \
             collector over loopback.",
         references: &["CWE-319", "CWE-523"],
+        // The MCP configs (a test keeps them in step with `MCP_CONFIGS`) and the agents'
+        // own settings.
         reads: &[
             "/proc/<pid>/environ",
-            "~/.claude/settings.json",
+            "~/.claude.json",
+            "~/.cursor/mcp.json",
+            "~/.codeium/windsurf/mcp_config.json",
+            "~/.config/Code/User/settings.json",
+            "~/.config/Code/User/mcp.json",
             "~/.gemini/settings.json",
             "~/.codex/config.toml",
+            "~/.kiro/settings/mcp.json",
+            "~/.copilot/mcp-config.json",
+            "/etc/claude-code/managed-mcp.json",
+            "<workspace>/.mcp.json",
+            "~/.claude/settings.json",
+            "~/.claude/settings.local.json",
             "~/.openclaw/openclaw.json",
         ],
         run: model_endpoints_tls,

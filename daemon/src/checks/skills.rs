@@ -155,15 +155,7 @@ pub(super) const CHECKS: &[Check] = &[
             "CWE-552",
             "https://github.com/modelcontextprotocol/servers/tree/main/src/filesystem",
         ],
-        reads: &[
-            "~/.claude.json",
-            "~/.cursor/mcp.json",
-            "~/.codeium/windsurf/mcp_config.json",
-            "~/.config/Code/User/mcp.json",
-            "~/.gemini/settings.json",
-            "~/.codex/config.toml",
-            "/etc/claude-code/managed-mcp.json",
-        ],
+        reads: super::MCP_CONFIGS,
         run: filesystem_servers_scoped,
     },
     Check {

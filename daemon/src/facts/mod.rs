@@ -128,6 +128,24 @@ enum Format {
     Toml,
 }
 
+/// Claude Code's system-wide managed MCP servers.
+const MANAGED_MCP_CONFIG: &str = "/etc/claude-code/managed-mcp.json";
+/// A project's own MCP servers, at the root of each configured workspace.
+const PROJECT_MCP_CONFIG: &str = ".mcp.json";
+
+/// Every MCP config file `Facts::mcp` reads, in the catalogue's `reads` notation.
+#[cfg(test)]
+pub(crate) fn mcp_config_patterns() -> Vec<String> {
+    MCP_SOURCES
+        .iter()
+        .map(|s| format!("~/{}", s.rel))
+        .chain([
+            MANAGED_MCP_CONFIG.to_owned(),
+            format!("<workspace>/{PROJECT_MCP_CONFIG}"),
+        ])
+        .collect()
+}
+
 const MCP_SOURCES: &[McpSource] = &[
     McpSource {
         client: "claude-code",
@@ -424,11 +442,7 @@ impl Facts {
                 keys: &["/mcpServers"],
                 dedicated: true,
             };
-            self.load_mcp(
-                &mut inv,
-                &managed,
-                Path::new("/etc/claude-code/managed-mcp.json"),
-            );
+            self.load_mcp(&mut inv, &managed, Path::new(MANAGED_MCP_CONFIG));
             for ws in &self.discovery.workspaces {
                 let project = McpSource {
                     client: "project",
@@ -437,7 +451,7 @@ impl Facts {
                     keys: &["/mcpServers"],
                     dedicated: true,
                 };
-                self.load_mcp(&mut inv, &project, &ws.join(".mcp.json"));
+                self.load_mcp(&mut inv, &project, &ws.join(PROJECT_MCP_CONFIG));
             }
             inv
         })
