@@ -18,6 +18,10 @@ pub enum ClientError {
         "cannot reach clawsecd at {path}: {reason} (is the daemon running? pass --socket PATH otherwise)"
     )]
     Unreachable { path: PathBuf, reason: String },
+    #[error(
+        "permission denied on {path}: only root and members of group clawsec may use clawsecd (an admin can run: usermod -aG clawsec USER)"
+    )]
+    Forbidden { path: PathBuf },
     #[error("clawsecd at {path} refused: {message}")]
     Refused {
         path: PathBuf,
@@ -55,7 +59,9 @@ pub fn socket_path(flag: Option<&Path>) -> PathBuf {
     if let Some(p) = std::env::var_os("CLAWSEC_SOCKET").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    if Path::new(SYSTEM_SOCKET).exists() {
+    // A socket we may not even look at (its directory is 0750 root:clawsec) still means the
+    // system daemon is there: use it, so the caller hears "permission denied" and why.
+    if Path::new(SYSTEM_SOCKET).try_exists().unwrap_or(true) {
         return PathBuf::from(SYSTEM_SOCKET);
     }
     let env = |k: &str| {
@@ -107,8 +113,28 @@ pub async fn channel(path: &Path, timeout: Duration) -> Result<Channel, ClientEr
             async move { UnixStream::connect(socket).await.map(TokioIo::new) }
         }))
         .await
-        .map_err(|e| ClientError::Unreachable {
-            path: path.to_path_buf(),
-            reason: std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string()),
+        .map_err(|e| {
+            if io_error_kind(&e) == Some(std::io::ErrorKind::PermissionDenied) {
+                return ClientError::Forbidden {
+                    path: path.to_path_buf(),
+                };
+            }
+            ClientError::Unreachable {
+                path: path.to_path_buf(),
+                reason: std::error::Error::source(&e)
+                    .map_or_else(|| e.to_string(), |s| s.to_string()),
+            }
         })
+}
+
+/// The kind of the I/O error somewhere in `e`'s chain of causes.
+fn io_error_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cause = c.source();
+    }
+    None
 }

@@ -98,6 +98,10 @@ pub struct Cli {
     /// With --approve-baseline: approve only this drift check's baseline.
     #[arg(long, value_name = "ID", requires = "approve_baseline")]
     pub check: Option<String>,
+
+    /// Print this command's man page (roff) and exit; used to build the package.
+    #[arg(long, hide = true)]
+    pub man_page: bool,
 }
 
 const EXAMPLES: &str = "\
@@ -148,6 +152,10 @@ pub fn run(cli: Cli) -> ExitCode {
 fn dispatch(cli: &Cli) -> Result<(), Error> {
     let catalog = checks::catalog();
     let ids: Vec<&str> = catalog.iter().map(|c| c.id).collect();
+    if cli.man_page {
+        let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).section("8");
+        return Ok(man.render(&mut std::io::stdout())?);
+    }
     if cli.list_checks {
         return list_checks(&catalog, cli.json);
     }

@@ -547,6 +547,16 @@ fn callers_outside_the_configured_roles_are_refused() {
     };
 
     let d = Daemon::start("hardened", "");
+    // The socket's own mode (0660, group clawsec) keeps others out first, and they are told
+    // which group would let them in.
+    let out = as_nobody(&d, &["posture"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("permission denied")
+            && text(&out.stderr).contains("group clawsec"),
+        "{}",
+        text(&out.stderr)
+    );
     open_socket(&d);
     let out = as_nobody(&d, &["posture"]);
     assert_eq!(out.status.code(), Some(1));
