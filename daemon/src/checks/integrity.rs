@@ -136,6 +136,32 @@ pub(super) const CHECKS: &[Check] = &[
         reads: &["~/.openclaw/openclaw.json", "~/.openclaw/workspace/*.md"],
         run: workspaces_have_policy,
     },
+    Check {
+        id: "INT-007",
+        domain: Domain::Integrity,
+        severity: Severity::Critical,
+        title: "ClawSec's own config, signing key and attestation chain are protected",
+        rationale: "Whoever can write ClawSec's config can waive any check, whoever can read \
+            its signing key can forge attestations in this host's name, and whoever can write \
+            its database can rewrite the attestation chain. Any of these makes the posture \
+            ClawSec reports worthless. Looks at the packaged locations, /etc/clawsec and \
+            /var/lib/clawsec.",
+        remediation: "Reinstall the package's modes: `chown -R root:root /etc/clawsec && chmod \
+            755 /etc/clawsec && chmod 644 /etc/clawsec/clawsecd.toml`, `chmod 700 \
+            /var/lib/clawsec /var/lib/clawsec/keys && chmod 600 \
+            /var/lib/clawsec/keys/attestation.key`; then rotate the key (`clawsecctl keys \
+            rotate`) if it was readable, and find out who changed the modes.",
+        references: &["CWE-732", "CWE-276"],
+        reads: &[
+            "/etc/clawsec",
+            "/etc/clawsec/clawsecd.toml",
+            "/var/lib/clawsec (state_dir)",
+            "/var/lib/clawsec/keys (state_dir)",
+            "/var/lib/clawsec/keys/attestation.key (state_dir)",
+            "/var/lib/clawsec/clawsec.db (state_dir)",
+        ],
+        run: own_files_protected,
+    },
 ];
 
 fn instruction_files_regular(f: &Facts) -> Outcome {
@@ -456,6 +482,59 @@ fn workspaces_have_policy(f: &Facts) -> Outcome {
         }
     }
     out.finish("no agent workspaces were found")
+}
+
+/// ClawSec's own files and what each must not allow group or others to do: write
+/// (`0o022`) or, for the signing key, anything at all (`0o077`).
+const OWN_FILES: &[(&str, u32, &str)] = &[
+    ("/etc/clawsec", 0o022, "others can replace the config"),
+    (
+        "/etc/clawsec/clawsecd.toml",
+        0o022,
+        "others can change the config (waivers, policy)",
+    ),
+    (
+        "/var/lib/clawsec",
+        0o022,
+        "others can replace the keys or the database",
+    ),
+    (
+        "/var/lib/clawsec/keys",
+        0o022,
+        "others can replace the signing key",
+    ),
+    (
+        "/var/lib/clawsec/keys/attestation.key",
+        0o077,
+        "others can read the signing key and forge attestations",
+    ),
+    (
+        "/var/lib/clawsec/clawsec.db",
+        0o022,
+        "others can rewrite the attestation chain",
+    ),
+];
+
+fn own_files_protected(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    for (path, forbidden, risk) in OWN_FILES {
+        let path = Path::new(path);
+        // Modes are those of what a path resolves to (inside the host root): a symlinked
+        // config is judged by its target.
+        match f.fs.metadata(path) {
+            Ok(m) => {
+                let ev = Evidence::at(path, format!("mode {:04o}", m.mode));
+                if m.mode & forbidden != 0 {
+                    out.finding(Evidence::at(path, format!("mode {:04o}: {risk}", m.mode)));
+                } else {
+                    out.ok(ev);
+                }
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => out.probe_error(&e),
+        }
+    }
+    out.finish("ClawSec is not installed in /etc/clawsec or /var/lib/clawsec")
 }
 
 #[cfg(test)]

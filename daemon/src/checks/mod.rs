@@ -439,7 +439,8 @@ pub struct Check {
     pub remediation: &'static str,
     pub references: &'static [&'static str],
     /// Host paths the check reads; `~` stands for every discovered home and `<pid>` for
-    /// every process. Used for docs and, later, to map file events to checks.
+    /// every process. Used for docs and to map file events to checks (`events.rs`), so a
+    /// path missing here is a change the daemon only sees on the schedule.
     pub reads: &'static [&'static str],
     pub run: fn(&Facts) -> Outcome,
 }
