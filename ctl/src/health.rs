@@ -1,4 +1,5 @@
-//! `clawsecctl health`: the standard gRPC health check.
+//! `clawsecctl health`: the standard gRPC health check, then (for callers who may read
+//! the posture) how fresh the posture is and how the daemon is watching.
 
 use std::process::ExitCode;
 
@@ -6,8 +7,10 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::Ctx;
-use crate::client::{ClientError, channel};
+use clawsec_proto::pb;
+
+use crate::client::{ClientError, channel, connect};
+use crate::{Ctx, render};
 
 pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
     let mut c = HealthClient::new(channel(&ctx.socket, ctx.timeout).await?);
@@ -20,13 +23,44 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
         .into_inner();
     let status = ServingStatus::try_from(r.status).unwrap_or(ServingStatus::Unknown);
     let name = status.as_str_name();
+    // How fresh the posture is, for callers allowed to read it: which domains are stale
+    // (events were lost and the re-scan has not finished) and the event counters.
+    let posture = match connect(&ctx.socket, ctx.timeout).await {
+        Ok(mut c) => c.get_posture(pb::GetPostureRequest {}).await.ok(),
+        Err(_) => None,
+    }
+    .map(|r| r.into_inner());
+    let stale: Option<Vec<String>> = posture.as_ref().map(|r| {
+        r.posture
+            .iter()
+            .flat_map(|p| &p.domains)
+            .filter(|d| d.stale)
+            .map(|d| d.domain.clone())
+            .collect()
+    });
     if ctx.json {
-        println!(
-            "{}",
-            serde_json::json!({ "status": name, "socket": ctx.socket.display().to_string() })
-        );
+        let mut v =
+            serde_json::json!({ "status": name, "socket": ctx.socket.display().to_string() });
+        if let (Some(r), Some(stale)) = (&posture, &stale) {
+            v["age_ms"] = r.age_ms.into();
+            v["stale"] = stale.clone().into();
+            v["events"] = render::events_json(&r.events.unwrap_or_default());
+        }
+        println!("{v}");
     } else {
         println!("{name} ({})", ctx.socket.display());
+        if let (Some(r), Some(stale)) = (&posture, &stale) {
+            let fresh = if stale.is_empty() {
+                "every domain current".to_owned()
+            } else {
+                format!("stale: {}", stale.join(", "))
+            };
+            println!("posture: {} s old, {fresh}", r.age_ms / 1000);
+            println!(
+                "{}",
+                render::events_line(&r.events.unwrap_or_default(), !stale.is_empty())
+            );
+        }
     }
     Ok(if status == ServingStatus::Serving {
         ExitCode::SUCCESS

@@ -31,8 +31,22 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
                     } else {
                         format!("  changed: {}", ev.changed_checks.join(", "))
                     };
+                    let stale: Vec<&str> = p
+                        .domains
+                        .iter()
+                        .filter(|d| d.stale)
+                        .map(|d| d.domain.as_str())
+                        .collect();
+                    let stale = if stale.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "  stale (events lost, re-scan under way): {}",
+                            stale.join(", ")
+                        )
+                    };
                     println!(
-                        "{} {} {}/100 seq {}{changed}",
+                        "{} {} {}/100 seq {}{changed}{stale}",
                         p.assessed_at,
                         render::tier_name(p.trust_tier),
                         p.overall_score,

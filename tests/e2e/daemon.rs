@@ -1101,16 +1101,43 @@ fn file_and_process_changes_show_up_without_waiting_for_the_schedule() {
 
 #[test]
 fn changes_to_clawsecs_own_config_and_key_show_up_without_waiting_for_the_schedule() {
-    // The schedule would not re-run integrity for an hour.
-    let d = Daemon::start("hardened", "[schedule]\nintegrity = 3600\n");
-    let within = Duration::from_secs(5);
+    // The daemon's state where a packaged install keeps it, inside the inspected host, so
+    // its own database writes happen under a watched directory. The schedule would not
+    // re-run integrity for an hour.
+    let d = Daemon::prepare(
+        tempfile::tempdir().unwrap(),
+        "hardened",
+        "[schedule]\nintegrity = 3600\n",
+    );
     let host = d.dir.path().join("host");
+    let state = host.join("var/lib/clawsec");
+    let cfg = std::fs::read_to_string(d.config()).unwrap();
+    let cfg: String = cfg
+        .lines()
+        .map(|l| {
+            if l.starts_with("state_dir") {
+                format!("state_dir = {:?}\n", state.display().to_string())
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(d.config(), cfg).unwrap();
+    let d = d.launch();
+    let within = Duration::from_secs(5);
     let mode = |p: &Path, m: u32| {
         std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap()
     };
-    let before = seq(&d);
+    wait_status(&d, "INT-007", "pass", within);
 
-    // The config and the key directory do not exist yet: their nearest parents are watched.
+    // Its own database writes are not changes: signing does not re-check itself.
+    let runs = |d: &Daemon| d.ctl_json(&["posture"])["events"]["targeted_runs"].as_u64();
+    let before_runs = runs(&d);
+    d.ctl(&["assess"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(runs(&d), before_runs, "{}", d.log());
+
+    // The config does not exist yet: its nearest parent is watched.
     let config = host.join("etc/clawsec/clawsecd.toml");
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::write(&config, "agent_id = \"\"\n").unwrap();
@@ -1119,18 +1146,16 @@ fn changes_to_clawsecs_own_config_and_key_show_up_without_waiting_for_the_schedu
     mode(&config, 0o644);
     wait_status(&d, "INT-007", "pass", within);
 
-    let key = host.join("var/lib/clawsec/keys/attestation.key");
-    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
-    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\n").unwrap();
-    mode(&key, 0o600);
-    std::thread::sleep(Duration::from_millis(500));
+    // The daemon's own signing key.
+    let before = seq(&d);
+    let key = state.join("keys/attestation.key");
     mode(&key, 0o640);
     let p = wait_status(&d, "INT-007", "fail", within);
     assert!(
         p.to_string().contains("others can read the signing key"),
         "{p}"
     );
-    assert!(seq(&d) > before, "each change is signed");
+    assert!(seq(&d) > before, "the change is signed");
     mode(&key, 0o600);
     wait_status(&d, "INT-007", "pass", within);
 }
@@ -1415,5 +1440,16 @@ fn reaching_the_watch_limit_is_counted_and_answered_with_one_rescan() {
     assert!(
         stale.is_empty(),
         "the re-scan clears the stale marks: {stale:?}"
+    );
+    // Health says the same.
+    let health = d.ctl_json(&["health"]);
+    assert_eq!(health["status"], "SERVING", "{health}");
+    assert_eq!(health["stale"], serde_json::json!([]), "{health}");
+    let lost = health["events"]["lost_watches"].as_u64().unwrap();
+    assert!(lost >= 2, "one at start, one on the re-plan: {health}");
+    let table = text(&d.ctl(&["health"]).stdout);
+    assert!(
+        table.contains("every domain current") && table.contains(&format!("{lost} lost watches")),
+        "{table}"
     );
 }

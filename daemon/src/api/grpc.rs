@@ -1,5 +1,6 @@
 //! `clawsec.v1` over gRPC: peer credentials in, service call, protobuf out.
 
+use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -9,11 +10,11 @@ use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Response, Status};
 
 use crate::attest::Format;
-use crate::checks::{Severity, Status as CheckStatus};
+use crate::checks::{Domain, Severity, Status as CheckStatus};
 use crate::posture::PostureDoc;
 use crate::roles::Caller;
 use crate::scoring::Tier;
-use crate::service::{Service, ServiceError};
+use crate::service::{Service, ServiceError, Snapshot};
 
 /// The gRPC face of the service.
 #[derive(Debug, Clone)]
@@ -92,7 +93,7 @@ pub fn posture(doc: &PostureDoc) -> pb::Posture {
     pb::Posture {
         trust_tier: tier(doc.trust_tier),
         overall_score: doc.overall_score,
-        domains: crate::checks::Domain::ALL
+        domains: Domain::ALL
             .iter()
             .filter_map(|d| doc.domains.get(d.id()).map(|dd| (d, dd)))
             .map(|(d, dd)| pb::DomainPosture {
@@ -184,6 +185,18 @@ fn parse_format(f: &str) -> Result<Format, Status> {
     }
 }
 
+/// A snapshot's posture (converted once per snapshot) with the domains that are stale now
+/// marked: GetPosture and WatchPosture give the same answer.
+fn with_stale(snap: &Snapshot, stale: &BTreeSet<Domain>) -> pb::Posture {
+    let mut p = snap.proto.get_or_init(|| posture(&snap.posture)).clone();
+    if !stale.is_empty() {
+        for d in &mut p.domains {
+            d.stale = Domain::parse(&d.domain).is_some_and(|d| stale.contains(&d));
+        }
+    }
+    p
+}
+
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::PostureEvent, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -193,21 +206,15 @@ impl pb::claw_sec_server::ClawSec for Api {
         req: Request<pb::GetPostureRequest>,
     ) -> Result<Response<pb::GetPostureResponse>, Status> {
         let who = caller(&req)?;
-        let result = self.service.get_posture(&who).map_err(status).map(|snap| {
-            let mut p = snap.proto.get_or_init(|| posture(&snap.posture)).clone();
-            let stale = self.service.stale_domains();
-            if !stale.is_empty() {
-                for d in &mut p.domains {
-                    d.stale =
-                        crate::checks::Domain::parse(&d.domain).is_some_and(|d| stale.contains(&d));
-                }
-            }
-            pb::GetPostureResponse {
-                posture: Some(p),
-                age_ms: snap.age().as_millis() as u64,
-                events: Some(counters(&self.service.counters())),
-            }
-        });
+        let result =
+            self.service
+                .get_posture(&who)
+                .map_err(status)
+                .map(|snap| pb::GetPostureResponse {
+                    posture: Some(with_stale(&snap, &self.service.stale_domains())),
+                    age_ms: snap.age().as_millis() as u64,
+                    events: Some(counters(&self.service.counters())),
+                });
         audit("GetPosture", &who, &result);
         result.map(Response::new)
     }
@@ -267,21 +274,24 @@ impl pb::claw_sec_server::ClawSec for Api {
         audit("WatchPosture", &who, &result);
         result?;
         let rx = self.service.subscribe();
-        // The first event is the current posture; then one per change of tier, score or
-        // any check's outcome (re-signing alone is not a change).
-        let mut last: Option<(Tier, u32, String)> = None;
+        let service = Arc::clone(&self.service);
+        // The first event is the current posture; then one per change of tier, score, any
+        // check's outcome or which domains are stale (re-signing alone is not a change).
+        let mut last: Option<(Tier, u32, String, BTreeSet<Domain>)> = None;
         let stream = tokio_stream::wrappers::WatchStream::new(rx).filter_map(move |snap| {
+            let stale = service.stale_domains();
             let key = (
                 snap.posture.trust_tier,
                 snap.posture.overall_score,
                 snap.posture.checks_digest.clone(),
+                stale.clone(),
             );
             if last.as_ref() == Some(&key) {
                 return None;
             }
             last = Some(key);
             Some(Ok(pb::PostureEvent {
-                posture: Some(posture(&snap.posture)),
+                posture: Some(with_stale(&snap, &stale)),
                 changed_checks: snap.changed_checks.clone(),
                 seq: snap.attestation.seq,
             }))
