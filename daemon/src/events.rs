@@ -14,7 +14,9 @@
 //! Bursts are coalesced (a quiet period, with a maximum delay) and at most one targeted
 //! run happens at a time; the event queue is bounded, and overflowing it — or the kernel's
 //! own queue overflowing, or a watch failing — is never silent: it is counted and
-//! answered with a full re-scan and a fresh set of watches.
+//! answered with a full re-scan and a fresh set of watches. So is a watched directory
+//! deleted or recreated (what was written before its new watch existed went unseen); its
+//! domains are marked stale until then.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Component, Path, PathBuf};
@@ -22,6 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use notify::event::{CreateKind, RemoveKind};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
@@ -122,6 +125,28 @@ impl Plan {
             Target::Exact(p) => p.parent().is_some_and(|d| d.starts_with(path)) || p == path,
             Target::Under { dir, .. } => dir.starts_with(path),
         })
+    }
+
+    /// The domains of the checks that read anything under `dirs` (host paths).
+    pub fn domains_under(&self, dirs: &[PathBuf], catalog: &[&'static Check]) -> Vec<Domain> {
+        let ids: BTreeSet<&str> = self
+            .rules
+            .iter()
+            .filter(|(t, _)| {
+                let watched = match t {
+                    Target::Exact(p) => p,
+                    Target::Under { dir, .. } => dir,
+                };
+                dirs.iter().any(|d| watched.starts_with(d))
+            })
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        let domains: BTreeSet<Domain> = catalog
+            .iter()
+            .filter(|c| ids.contains(c.id))
+            .map(|c| c.domain)
+            .collect();
+        domains.into_iter().collect()
     }
 
     /// The checks a change at `path` (a host path) affects.
@@ -428,6 +453,9 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
         let mut checks: BTreeSet<&'static str> = BTreeSet::new();
         let mut rescan = false;
         let mut replan = false;
+        // Watched directories (or directories on the way to one) that were created or
+        // removed: what happened inside before the new watch was in place is unseen.
+        let mut moved_dirs: Vec<PathBuf> = Vec::new();
         let mut domains: Vec<Domain> = Vec::new();
         tokio::select! {
             changed = stop.changed() => {
@@ -458,6 +486,13 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                                         || host_of(&root, p).is_some_and(|h| plan.is_structural(&h)))
                                 {
                                     replan = true;
+                                }
+                                if matches!(
+                                    ev.kind,
+                                    EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder)
+                                ) && let Some(h) = host_of(&root, p).filter(|h| plan.is_structural(h))
+                                {
+                                    moved_dirs.push(h);
                                 }
                                 if let Some(host) = host_of(&root, p) {
                                     checks.extend(plan.affected(&host));
@@ -527,6 +562,17 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                 }
                 not_before = tokio::time::Instant::now() + started.elapsed();
             }
+            continue;
+        }
+        moved_dirs.sort();
+        moved_dirs.dedup();
+        if !moved_dirs.is_empty() && !rescan_due {
+            // A watched directory deleted and recreated: its domains may be out of date
+            // until a full re-scan (with fresh watches) has run.
+            let domains = plan.domains_under(&moved_dirs, service.catalog());
+            tracing::info!(dirs = ?moved_dirs, domains = ?domains, "a watched directory was removed or created; re-watching and re-scanning");
+            service.mark_stale(&domains);
+            rescan_due = true;
             continue;
         }
         if replan {
