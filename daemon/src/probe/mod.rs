@@ -72,6 +72,14 @@ impl ProbeError {
                 path,
                 message: "refused to follow a /proc magic link".into(),
             },
+            // Every read starts with openat2: without it nothing can be read, and the
+            // usual causes are worth naming.
+            Errno::ENOSYS => ProbeError::Io {
+                path,
+                message: "openat2 is not available (it needs Linux 5.6 or later, and no \
+                    seccomp filter refusing it, such as systemd's RestrictSUIDSGID=)"
+                    .into(),
+            },
             other => ProbeError::Io {
                 path,
                 message: other.desc().to_lowercase(),
@@ -486,6 +494,16 @@ mod tests {
             max_total_bytes: 1000,
             ..Limits::default()
         }
+    }
+
+    #[test]
+    fn a_missing_openat2_is_named_with_its_usual_causes() {
+        let e = ProbeError::from_errno(Path::new("/etc/passwd"), Errno::ENOSYS).to_string();
+        assert!(
+            e.starts_with("/etc/passwd: openat2 is not available"),
+            "{e}"
+        );
+        assert!(e.contains("RestrictSUIDSGID"), "{e}");
     }
 
     #[test]
