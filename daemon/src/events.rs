@@ -78,7 +78,11 @@ impl Plan {
     pub fn build(catalog: &[&'static Check], homes: &[PathBuf], workspaces: &[PathBuf]) -> Plan {
         let mut plan = Plan::default();
         for check in catalog {
-            for pattern in check.reads {
+            for pattern in check.reads() {
+                // "path (schedule: why)": read, but deliberately left to the schedule.
+                if pattern.contains(" (schedule") {
+                    continue;
+                }
                 // "path (config key)": the annotation names where the path comes from.
                 let pattern = pattern.split(" (").next().unwrap_or(pattern).trim();
                 if pattern.contains("<pid>")

@@ -160,3 +160,109 @@ fn every_check_has_a_passing_and_a_failing_case() {
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
+
+/// Whether host `path` is covered by a declared read, as the watch plan covers it: it
+/// matches the pattern, is a directory on the way to it (listing `~/.openclaw/skills` to
+/// find `*/SKILL.md`), or is a direct entry of a declared directory. `~` is any home,
+/// `<workspace>` and `<path>` any directory, `<pid>` any process, `*` part of one path
+/// component and `**` any depth; " (…)" annotations are dropped.
+fn covered(path: &Path, pattern: &str) -> bool {
+    let pattern = pattern.split(" (").next().unwrap_or(pattern).trim();
+    let pattern = pattern
+        .strip_prefix("~/")
+        .map(|rest| format!("\u{1}/{rest}"))
+        .unwrap_or_else(|| pattern.to_owned());
+    let parts: Vec<String> = pattern
+        .split('/')
+        .map(|c| match c {
+            "\u{1}" => "(?:/root|/home/[^/]+)".to_owned(),
+            "" => String::new(),
+            "**" => "/.*".to_owned(),
+            "<pid>" => "/[0-9]+".to_owned(),
+            "<path>" => "/.+".to_owned(),
+            c if c.starts_with("<workspace>") => "/.+".to_owned(),
+            c => format!("/{}", regex::escape(c).replace(r"\*", "[^/]*")),
+        })
+        .collect();
+    let path = path.to_string_lossy();
+    // Any leading part of the pattern (a directory on the way), the whole of it, or an
+    // entry directly inside it.
+    let whole = parts.concat();
+    (1..=parts.len())
+        .map(|n| parts[..n].concat())
+        .chain([format!("{whole}/[^/]+")])
+        .any(|re| {
+            regex::Regex::new(&format!("^{re}$"))
+                .unwrap()
+                .is_match(&path)
+        })
+}
+
+/// Reads every check makes through discovery, shared by all and followed by the schedule
+/// and by re-planning rather than by a check's own watch: accounts and homes, the process
+/// table, and the agent directories workspaces are found in.
+fn discovery_read(path: &Path) -> bool {
+    let p = path.to_string_lossy();
+    p == "/etc/passwd"
+        || p == "/home"
+        || p == "/root"
+        || p.starts_with("/proc/")
+        || p == "/proc"
+        || regex::Regex::new(r"^(?:/root|/home/[^/]+)$")
+            .unwrap()
+            .is_match(&p)
+}
+
+/// Events reach a check only through its declared `reads` (`events.rs`): a file a check
+/// reads but does not declare is a change the daemon sees only on the schedule. Runs every
+/// case's check alone on its host with the probe's trace on, and holds each path it opened
+/// to the check's declaration.
+#[test]
+fn every_path_a_check_reads_is_declared() {
+    let catalog = checks::catalog();
+    let ids: Vec<&str> = catalog.iter().map(|c| c.id).collect();
+    let mut undeclared: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for file in case_files() {
+        let case = load(&file);
+        let check = *catalog.iter().find(|c| c.id == case.check).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        case.host.materialize(root.path());
+        let loaded = Loaded {
+            config: config::parse(&case.config, "case config", &ids).unwrap(),
+            source: Source::Defaults,
+            text: case.config.clone(),
+            dev_mode: false,
+        };
+        let mut setup = clawsecd::cli::setup(&loaded, Some(root.path()), &[check]).unwrap();
+        if let (Some(checks), Some(facts)) =
+            (&case.baselines, std::sync::Arc::get_mut(&mut setup.facts))
+        {
+            facts.set_baselines(clawsecd::baseline::Baselines {
+                version: 1,
+                checks: checks.clone(),
+            });
+        }
+        setup.facts.fs.start_trace();
+        let _ = (check.run)(&setup.facts);
+        for path in setup.facts.fs.take_trace() {
+            if !discovery_read(&path) && !check.reads().iter().any(|p| covered(&path, p)) {
+                undeclared
+                    .entry(check.id)
+                    .or_default()
+                    .insert(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        undeclared.is_empty(),
+        "checks read paths they do not declare in `reads`:\n{}",
+        undeclared
+            .iter()
+            .map(|(id, paths)| format!(
+                "{id}: {}",
+                paths.iter().cloned().collect::<Vec<_>>().join(", ")
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

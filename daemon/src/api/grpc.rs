@@ -319,7 +319,7 @@ impl pb::claw_sec_server::ClawSec for Api {
                             rationale: c.rationale.to_owned(),
                             remediation: c.remediation.to_owned(),
                             references: c.references.iter().map(|r| (*r).to_owned()).collect(),
-                            reads: c.reads.iter().map(|r| (*r).to_owned()).collect(),
+                            reads: c.reads().iter().map(|r| (*r).to_owned()).collect(),
                         })
                         .collect(),
                     catalog_digest: crate::checks::catalog_digest(cat),

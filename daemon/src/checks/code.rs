@@ -134,13 +134,16 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Upgrade the listed tools (`npm update -g NAME`, `pipx upgrade NAME`, \
             `uv tool upgrade NAME`) and remove the ones no longer used.",
         references: &["CWE-1395", "CWE-1104", "https://ossf.github.io/osv-schema/"],
+        // Unscoped and scoped (`@scope/name`) npm packages alike.
         reads: &[
-            "/usr/lib/node_modules/*/package.json",
-            "/usr/local/lib/node_modules/*/package.json",
-            "~/.npm-global/lib/node_modules/*/package.json",
+            "/usr/lib/node_modules/**/package.json",
+            "/usr/local/lib/node_modules/**/package.json",
+            "~/.npm-global/lib/node_modules/**/package.json",
+            "~/.local/lib/node_modules/**/package.json",
+            "/opt/pipx/venvs/*/lib/*/site-packages/*.dist-info",
             "~/.local/share/pipx/venvs/*/lib/*/site-packages/*.dist-info",
             "~/.local/share/uv/tools/*/lib/*/site-packages/*.dist-info",
-            "/var/lib/clawsec/advisories (advisories.path)",
+            "/var/lib/clawsec/advisories/* (advisories.path)",
         ],
         run: installed_tooling_patched,
     },

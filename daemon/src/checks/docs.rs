@@ -49,7 +49,7 @@ pub fn markdown(catalog: &[&Check]) -> String {
             let _ = writeln!(
                 s,
                 "- Reads: {}",
-                c.reads
+                c.reads()
                     .iter()
                     .map(|r| format!("`{r}`"))
                     .collect::<Vec<_>>()

@@ -31,12 +31,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Replace the symlink with a regular file owned by the agent's operator, and \
             check where the link pointed.",
         references: &["CWE-59"],
-        reads: &[
-            "~/.openclaw/workspace/*.md",
-            "~/.claude/CLAUDE.md",
-            "~/.gemini/GEMINI.md",
-            "~/.codex/AGENTS.md",
-        ],
+        reads: &["@instruction-files"],
         run: instruction_files_regular,
     },
     Check {
@@ -50,12 +45,7 @@ pub(super) const CHECKS: &[Check] = &[
             MEMORY.md, the agent's own working memory, is left out.",
         remediation: APPROVE,
         references: &["CWE-494", "MITRE ATLAS AML.T0051"],
-        reads: &[
-            "~/.openclaw/workspace/*.md",
-            "~/.claude/CLAUDE.md",
-            "~/.gemini/GEMINI.md",
-            "~/.codex/AGENTS.md",
-        ],
+        reads: &["@instruction-files"],
         run: instruction_files_drift,
     },
     Check {
@@ -112,9 +102,12 @@ pub(super) const CHECKS: &[Check] = &[
         reads: &[
             "~/.ssh/authorized_keys",
             "~/.bashrc",
+            "~/.ssh/authorized_keys2",
             "~/.bash_profile",
+            "~/.bash_login",
             "~/.profile",
             "~/.zshrc",
+            "~/.zprofile",
             "~/.config/systemd/user/**",
             "/etc/crontab",
             "/etc/cron.d/*",
@@ -133,7 +126,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Add an AGENTS.md (or CLAUDE.md / SOUL.md) to the workspace stating what the \
             agent may and may not do, and review it like code.",
         references: &["https://docs.openclaw.ai/concepts/agent-workspace"],
-        reads: &["~/.openclaw/openclaw.json", "~/.openclaw/workspace/*.md"],
+        reads: &["@openclaw-configs", "@instruction-files"],
         run: workspaces_have_policy,
     },
     Check {

@@ -24,6 +24,9 @@ pub(super) const CHECKS: &[Check] = &[
             "/etc/systemd/journald.conf",
             "/etc/systemd/journald.conf.d/*.conf",
             "/var/log/journal",
+            // Whether systemd runs at all (no journal to judge otherwise).
+            "/run/systemd/system",
+            "/etc/systemd/system",
         ],
         run: journal_persistent,
     },
@@ -69,7 +72,11 @@ pub(super) const CHECKS: &[Check] = &[
             "~/.openclaw/logs/**",
             "~/.codex/sessions/**",
             "~/.gemini/tmp/**",
+            "~/.codex/log/**",
             "/tmp/openclaw/*",
+            "/var/log/openclaw/**",
+            // Where openclaw.json says its logs go.
+            "@openclaw-configs",
         ],
         run: transcripts_private,
     },
@@ -84,11 +91,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Remove `logging.redactSensitive` (the default redacts tool output) or set \
         it to \"tools\".",
         references: &["CWE-532", "https://docs.openclaw.ai/logging"],
-        reads: &[
-            "~/.openclaw/openclaw.json",
-            "~/.clawdbot/clawdbot.json",
-            "~/.moltbot/moltbot.json",
-        ],
+        reads: &["@openclaw-configs"],
         run: openclaw_redaction_on,
     },
     Check {
@@ -105,7 +108,7 @@ pub(super) const CHECKS: &[Check] = &[
         reads: &[
             "/var/log/openclaw",
             "~/.openclaw/logs",
-            "~/.openclaw/openclaw.json",
+            "@openclaw-configs",
             "/etc/logrotate.conf",
             "/etc/logrotate.d/*",
         ],
@@ -128,8 +131,11 @@ pub(super) const CHECKS: &[Check] = &[
             "~/.openclaw/agents/**",
             "~/.openclaw/logs/**",
             "~/.codex/sessions/**",
-            "/tmp/openclaw",
-            "/var/log/openclaw",
+            "~/.codex/log/**",
+            "~/.gemini/tmp/**",
+            "/tmp/openclaw/*",
+            "/var/log/openclaw/**",
+            "@openclaw-configs",
         ],
         run: logs_not_world_writable,
     },

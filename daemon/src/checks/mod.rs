@@ -428,6 +428,18 @@ pub(crate) const MCP_CONFIGS: &[&str] = &[
     "<workspace>/.mcp.json",
 ];
 
+/// Named groups of paths that several checks read through the same facts. A `reads`
+/// entry `@name` stands for its group, so each list is kept once, beside the code that
+/// reads it.
+const READ_GROUPS: &[(&str, &[&str])] = &[
+    ("@mcp-configs", MCP_CONFIGS),
+    ("@openclaw-configs", crate::facts::OPENCLAW_CONFIGS),
+    ("@agent-dirs", crate::facts::agents::AGENT_DIRS),
+    ("@instruction-files", crate::facts::INSTRUCTION_FILES),
+    ("@agent-state", secrets::AGENT_STATE),
+    ("@synced-folders", secrets::SYNCED_FOLDERS),
+];
+
 /// A check: metadata plus the pure function that decides it.
 #[derive(Debug)]
 pub struct Check {
@@ -438,8 +450,8 @@ pub struct Check {
     pub rationale: &'static str,
     pub remediation: &'static str,
     pub references: &'static [&'static str],
-    /// Host paths the check reads; `~` stands for every discovered home and `<pid>` for
-    /// every process. Used for docs and to map file events to checks (`events.rs`), so a
+    /// Host paths the check reads; `~` stands for every discovered home, `<pid>` for
+    /// every process and `@name` for a group in `READ_GROUPS` (use [`Check::reads`]). Used for docs and to map file events to checks (`events.rs`), so a
     /// path missing here is a change the daemon only sees on the schedule.
     pub reads: &'static [&'static str],
     pub run: fn(&Facts) -> Outcome,
@@ -455,10 +467,21 @@ pub struct CheckInfo<'a> {
     pub rationale: &'a str,
     pub remediation: &'a str,
     pub references: &'a [&'a str],
-    pub reads: &'a [&'a str],
+    pub reads: Vec<&'static str>,
 }
 
 impl Check {
+    /// The host paths the check reads, with every `@group` expanded.
+    pub fn reads(&self) -> Vec<&'static str> {
+        self.reads
+            .iter()
+            .flat_map(|r| match READ_GROUPS.iter().find(|(name, _)| name == r) {
+                Some((_, group)) => group.to_vec(),
+                None => vec![*r],
+            })
+            .collect()
+    }
+
     pub fn info(&self) -> CheckInfo<'_> {
         CheckInfo {
             id: self.id,
@@ -468,7 +491,7 @@ impl Check {
             rationale: self.rationale,
             remediation: self.remediation,
             references: self.references,
-            reads: self.reads,
+            reads: self.reads(),
         }
     }
 }
@@ -515,12 +538,12 @@ mod tests {
             "MCP_CONFIGS differs from what Facts::mcp reads"
         );
         for id in [
-            "CODE-001", "NET-002", "NET-007", "INT-003", "SEC-001", "SKL-007",
+            "CODE-001", "NET-002", "NET-006", "NET-007", "INT-003", "SEC-001", "SKL-007",
         ] {
             let check = catalog().into_iter().find(|c| c.id == id).unwrap();
             for p in MCP_CONFIGS {
                 assert!(
-                    check.reads.contains(p),
+                    check.reads().contains(p),
                     "{id} does not declare it reads {p}"
                 );
             }
@@ -547,6 +570,13 @@ mod tests {
                 assert!(!text.trim().is_empty(), "{} has no {field}", c.id);
             }
             assert!(!c.reads.is_empty(), "{} declares no reads", c.id);
+            for r in c.reads.iter().filter(|r| r.starts_with('@')) {
+                assert!(
+                    READ_GROUPS.iter().any(|(name, _)| name == r),
+                    "{} reads an unknown group {r}",
+                    c.id
+                );
+            }
         }
     }
 

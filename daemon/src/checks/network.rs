@@ -77,11 +77,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Keep `gateway.bind: \"loopback\"`, or set `gateway.auth.mode` to \
             \"token\" or \"password\" with a long random secret before binding wider.",
         references: &["CWE-306", "https://docs.openclaw.ai/gateway/security"],
-        reads: &[
-            "~/.openclaw/openclaw.json",
-            "~/.clawdbot/clawdbot.json",
-            "~/.moltbot/moltbot.json",
-        ],
+        reads: &["@openclaw-configs"],
         run: gateway_exposure_authenticated,
     },
     Check {
@@ -107,7 +103,7 @@ pub(super) const CHECKS: &[Check] = &[
             "/etc/iptables/rules.v4",
             "/etc/sysconfig/iptables",
             "/etc/firewalld/firewalld.conf",
-            "/etc/systemd/system/*.target.wants/",
+            "/etc/systemd/system/*.target.wants/*",
         ],
         run: inbound_firewall,
     },
@@ -128,12 +124,12 @@ pub(super) const CHECKS: &[Check] = &[
         ],
         reads: &[
             "/proc/<pid>/environ",
+            "@mcp-configs",
             "~/.claude/settings.json",
-            "~/.claude.json",
-            "~/.cursor/mcp.json",
+            "~/.claude/settings.local.json",
             "~/.gemini/settings.json",
             "~/.codex/config.toml",
-            "~/.openclaw/openclaw.json",
+            "@openclaw-configs",
         ],
         run: tls_verification_on,
     },
@@ -150,24 +146,13 @@ pub(super) const CHECKS: &[Check] = &[
             baseUrl settings and OTEL_EXPORTER_OTLP_ENDPOINT, or reach a local gateway or \
             collector over loopback.",
         references: &["CWE-319", "CWE-523"],
-        // The MCP configs (a test keeps them in step with `MCP_CONFIGS`) and the agents'
-        // own settings.
+        // The MCP configs and the agents' own settings.
         reads: &[
             "/proc/<pid>/environ",
-            "~/.claude.json",
-            "~/.cursor/mcp.json",
-            "~/.codeium/windsurf/mcp_config.json",
-            "~/.config/Code/User/settings.json",
-            "~/.config/Code/User/mcp.json",
-            "~/.gemini/settings.json",
-            "~/.codex/config.toml",
-            "~/.kiro/settings/mcp.json",
-            "~/.copilot/mcp-config.json",
-            "/etc/claude-code/managed-mcp.json",
-            "<workspace>/.mcp.json",
+            "@mcp-configs",
             "~/.claude/settings.json",
             "~/.claude/settings.local.json",
-            "~/.openclaw/openclaw.json",
+            "@openclaw-configs",
         ],
         run: model_endpoints_tls,
     },

@@ -135,15 +135,13 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Move the directory back to local storage (e.g. `mv ~/Dropbox/.openclaw \
             ~/.openclaw`), exclude it from sync, and rotate the credentials it held.",
         references: &["CWE-312", "CWE-200", "CWE-538"],
+        // Moving state into a synced folder, or linking it there, changes the home or the
+        // folder's top level, which are watched; a copy deeper inside waits for the schedule
+        // (synced trees are too large to watch).
         reads: &[
-            "~/Dropbox",
-            "~/OneDrive",
-            "~/Google Drive",
-            "~/Nextcloud",
-            "~/Sync",
-            "~/.openclaw",
-            "~/.claude",
-            "~/.codex",
+            "@agent-state",
+            "@synced-folders",
+            "~/*/*/.* (schedule: agent state one level inside a synced folder)",
         ],
         run: agent_state_not_synced,
     },
@@ -441,46 +439,52 @@ fn ssh_keys_encrypted(f: &Facts) -> Outcome {
     out.finish("no SSH private keys were found")
 }
 
-/// Folders that desktop sync clients keep mirrored to a cloud or to other devices.
-const SYNCED_FOLDERS: &[&str] = &[
-    "Dropbox",
-    "OneDrive",
-    "Google Drive",
-    "GoogleDrive",
-    "google-drive",
-    "iCloudDrive",
-    "iCloud Drive",
-    "Nextcloud",
-    "ownCloud",
-    "pCloudDrive",
-    "MEGA",
-    "Sync",
+/// Folders in a home that desktop sync clients keep mirrored to a cloud or to other
+/// devices (`@synced-folders` in SEC-007's reads).
+pub(super) const SYNCED_FOLDERS: &[&str] = &[
+    "~/Dropbox",
+    "~/OneDrive",
+    "~/Google Drive",
+    "~/GoogleDrive",
+    "~/google-drive",
+    "~/iCloudDrive",
+    "~/iCloud Drive",
+    "~/Nextcloud",
+    "~/ownCloud",
+    "~/pCloudDrive",
+    "~/MEGA",
+    "~/Sync",
 ];
 
-/// Agent state that holds credentials and transcripts.
-const AGENT_STATE: &[&str] = &[
-    ".openclaw",
-    ".clawdbot",
-    ".moltbot",
-    ".claude",
-    ".claude.json",
-    ".codex",
-    ".gemini",
-    ".cursor",
+/// Agent state in a home that holds credentials and transcripts (`@agent-state`).
+pub(super) const AGENT_STATE: &[&str] = &[
+    "~/.openclaw",
+    "~/.clawdbot",
+    "~/.moltbot",
+    "~/.claude",
+    "~/.claude.json",
+    "~/.codex",
+    "~/.gemini",
+    "~/.cursor",
 ];
+
+/// A home pattern's name in the home (`~/.openclaw` → `.openclaw`).
+fn in_home(pattern: &str) -> &str {
+    pattern.trim_start_matches("~/")
+}
 
 fn agent_state_not_synced(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     for home in f.homes() {
         let synced: Vec<PathBuf> = SYNCED_FOLDERS
             .iter()
-            .map(|n| home.path.join(n))
+            .map(|n| home.path.join(in_home(n)))
             .filter(|p| f.fs.metadata(p).is_ok_and(|m| m.kind == Kind::Dir))
             .collect();
         let in_synced = |target: &Path| synced.iter().find(|s| target.starts_with(s));
         // State in the home that is really a link into a synced folder.
         for name in AGENT_STATE {
-            let path = home.path.join(name);
+            let path = home.path.join(in_home(name));
             match f.fs.symlink_metadata(&path) {
                 Ok(m) if m.kind == Kind::Symlink => {
                     let target = match f.fs.read_link(&path) {
@@ -515,7 +519,8 @@ fn agent_state_not_synced(f: &Facts) -> Outcome {
                     l.entries
                         .iter()
                         .filter(|e| {
-                            e.kind == Kind::Dir && !AGENT_STATE.contains(&e.name_lossy().as_str())
+                            e.kind == Kind::Dir
+                                && !AGENT_STATE.iter().any(|a| in_home(a) == e.name_lossy())
                         })
                         .map(|e| root.join(&e.name)),
                 ),
@@ -527,7 +532,7 @@ fn agent_state_not_synced(f: &Facts) -> Outcome {
             let mut found = false;
             for dir in dirs {
                 for name in AGENT_STATE {
-                    let path = dir.join(name);
+                    let path = dir.join(in_home(name));
                     match f.fs.symlink_metadata(&path) {
                         Ok(_) => {
                             found = true;

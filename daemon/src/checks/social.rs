@@ -11,12 +11,6 @@ use super::{Check, Domain, Evidence, Findings, Outcome, Severity};
 use crate::facts::{Facts, JsonDoc};
 use crate::jsonc::line_of_key;
 
-const OPENCLAW_CONFIGS: &[&str] = &[
-    "~/.openclaw/openclaw.json",
-    "~/.clawdbot/clawdbot.json",
-    "~/.moltbot/moltbot.json",
-];
-
 pub(super) const CHECKS: &[Check] = &[
     Check {
         id: "SOC-001",
@@ -29,7 +23,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Use `dmPolicy: \"pairing\"` or `\"allowlist\"` with an explicit `allowFrom` list, \
             and `groupPolicy: \"allowlist\"`.",
         references: &["CWE-284", "https://docs.openclaw.ai/gateway/security"],
-        reads: OPENCLAW_CONFIGS,
+        reads: &["@openclaw-configs"],
         run: channels_not_open,
     },
     Check {
@@ -51,8 +45,7 @@ pub(super) const CHECKS: &[Check] = &[
         reads: &[
             "~/.openclaw/openclaw.json",
             "~/.openclaw/exec-approvals.json",
-            "~/.clawdbot/clawdbot.json",
-            "~/.moltbot/moltbot.json",
+            "@openclaw-configs",
         ],
         run: open_channels_without_exec,
     },
@@ -72,7 +65,7 @@ pub(super) const CHECKS: &[Check] = &[
             "CWE-798",
             "https://docs.openclaw.ai/automation/webhook",
         ],
-        reads: OPENCLAW_CONFIGS,
+        reads: &["@openclaw-configs"],
         run: tokens_strong_and_unique,
     },
     Check {
@@ -86,7 +79,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Use `https://`/`wss://` endpoints, or reach the other host over SSH or \
             Tailscale and point the URL at loopback.",
         references: &["CWE-319"],
-        reads: OPENCLAW_CONFIGS,
+        reads: &["@openclaw-configs"],
         run: endpoints_use_tls,
     },
     Check {
@@ -100,7 +93,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Set `gateway.auth.mode: \"token\"` with a long random token (`openssl rand \
             -hex 32`, or `OPENCLAW_GATEWAY_TOKEN`), and leave `controlUi.allowInsecureAuth` off.",
         references: &["CWE-306", "https://docs.openclaw.ai/gateway/security"],
-        reads: OPENCLAW_CONFIGS,
+        reads: &["@openclaw-configs"],
         run: gateway_auth_on,
     },
     Check {
@@ -114,7 +107,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Set `session.dmScope: \"per-channel-peer\"` (or `\"per-peer\"`) when more than \
             one person can message the agent.",
         references: &["CWE-200", "https://docs.openclaw.ai/concepts/session"],
-        reads: OPENCLAW_CONFIGS,
+        reads: &["@openclaw-configs"],
         run: sessions_not_shared,
     },
     Check {
@@ -132,8 +125,11 @@ pub(super) const CHECKS: &[Check] = &[
             "https://docs.openclaw.ai/concepts/agent-workspace",
         ],
         reads: &[
+            "@openclaw-configs",
             "~/.openclaw/workspace/IDENTITY.md",
             "~/.openclaw/workspace/SOUL.md",
+            "<workspace>/IDENTITY.md",
+            "<workspace>/SOUL.md",
         ],
         run: identity_discloses_ai,
     },

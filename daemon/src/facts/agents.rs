@@ -17,18 +17,19 @@ pub struct TomlDoc {
     pub value: toml::Value,
 }
 
-/// Directories in a home whose presence means an agent client is set up for that user.
-const AGENT_HOME_DIRS: &[&str] = &[
-    ".openclaw",
-    ".clawdbot",
-    ".moltbot",
-    ".claude",
-    ".codex",
-    ".cursor",
-    ".gemini",
-    ".codeium/windsurf",
-    ".kiro",
-    ".copilot",
+/// Directories in a home (`~`) whose presence means an agent client is set up for that
+/// user. Checks that decide who runs agents declare `@agent-dirs`, which stands for this.
+pub const AGENT_DIRS: &[&str] = &[
+    "~/.openclaw",
+    "~/.clawdbot",
+    "~/.moltbot",
+    "~/.claude",
+    "~/.codex",
+    "~/.cursor",
+    "~/.gemini",
+    "~/.codeium/windsurf",
+    "~/.kiro",
+    "~/.copilot",
 ];
 
 impl Facts {
@@ -45,9 +46,10 @@ impl Facts {
             }
         }
         for home in self.homes() {
-            let has_agent = AGENT_HOME_DIRS
-                .iter()
-                .any(|d| self.fs.symlink_metadata(&home.path.join(d)).is_ok());
+            let has_agent = AGENT_DIRS.iter().any(|d| {
+                let rel = d.trim_start_matches("~/");
+                self.fs.symlink_metadata(&home.path.join(rel)).is_ok()
+            });
             if has_agent {
                 users.insert(home.user.clone());
             }

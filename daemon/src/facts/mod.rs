@@ -251,6 +251,24 @@ const INTERPRETERS: &[&str] = &[
     "node", "bun", "deno", "python", "python3", "uv", "uvx", "npx",
 ];
 
+/// Where agent instruction files (SOUL.md, AGENTS.md, CLAUDE.md …) are looked for, as
+/// `Facts::instruction_files` does; checks built on them declare `@instruction-files`.
+pub const INSTRUCTION_FILES: &[&str] = &[
+    "~/.openclaw/workspace/*.md",
+    "~/.claude/*.md",
+    "~/.gemini/*.md",
+    "~/.codex/*.md",
+    "<workspace>/*.md",
+];
+
+/// OpenClaw gateway configs in every home (`~`): the current name and the legacy ones.
+/// Checks built on them declare `@openclaw-configs`, which stands for this list.
+pub const OPENCLAW_CONFIGS: &[&str] = &[
+    "~/.openclaw/openclaw.json",
+    "~/.clawdbot/clawdbot.json",
+    "~/.moltbot/moltbot.json",
+];
+
 /// A process environment as read (or why it could not be).
 type EnvironRead = Result<std::sync::Arc<Vec<String>>, ProbeError>;
 
@@ -532,11 +550,8 @@ impl Facts {
         self.openclaw.get_or_init(|| {
             let mut out = Vec::new();
             for home in self.homes() {
-                for rel in [
-                    ".openclaw/openclaw.json",
-                    ".clawdbot/clawdbot.json",
-                    ".moltbot/moltbot.json",
-                ] {
+                for pattern in OPENCLAW_CONFIGS {
+                    let rel = pattern.trim_start_matches("~/");
                     if let Some(doc) = self.json_file(&home.path.join(rel)) {
                         out.push(doc);
                     }

@@ -27,7 +27,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
@@ -175,6 +175,10 @@ pub struct HostFs {
     limits: Limits,
     bytes_read: AtomicU64,
     caps: Mutex<Vec<CapReached>>,
+    /// Every path opened while tracing is on (`start_trace`), for the test that holds each
+    /// check's declared `reads` to what it really reads.
+    tracing: AtomicBool,
+    trace: Mutex<Vec<PathBuf>>,
 }
 
 impl HostFs {
@@ -192,7 +196,26 @@ impl HostFs {
             limits,
             bytes_read: AtomicU64::new(0),
             caps: Mutex::new(Vec::new()),
+            tracing: AtomicBool::new(false),
+            trace: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Starts recording every path opened from now on.
+    pub fn start_trace(&self) {
+        if let Ok(mut t) = self.trace.lock() {
+            t.clear();
+        }
+        self.tracing.store(true, Ordering::Relaxed);
+    }
+
+    /// Stops recording and returns the paths opened since `start_trace`.
+    pub fn take_trace(&self) -> Vec<PathBuf> {
+        self.tracing.store(false, Ordering::Relaxed);
+        self.trace
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default()
     }
 
     /// The host root as given (for messages only; never used to open files).
@@ -233,6 +256,11 @@ impl HostFs {
         let how = OpenHow::new()
             .flags(flags | extra)
             .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        if self.tracing.load(Ordering::Relaxed)
+            && let Ok(mut t) = self.trace.lock()
+        {
+            t.push(path.to_path_buf());
+        }
         loop {
             match openat2(self.root.as_fd(), path, how) {
                 Err(Errno::EAGAIN | Errno::EINTR) => continue,
