@@ -8,12 +8,14 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use clawsec_proto::pb;
+use clawsec_proto::pb::claw_sec_client::ClawSecClient;
 
-use crate::client::{ClientError, channel, connect};
+use crate::client::{ClientError, channel};
 use crate::{Ctx, render};
 
 pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
-    let mut c = HealthClient::new(channel(&ctx.socket, ctx.timeout).await?);
+    let channel = channel(&ctx.socket, ctx.timeout).await?;
+    let mut c = HealthClient::new(channel.clone());
     let r = c
         .check(HealthCheckRequest {
             service: "clawsec.v1.ClawSec".into(),
@@ -25,11 +27,11 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
     let name = status.as_str_name();
     // How fresh the posture is, for callers allowed to read it: which domains are stale
     // (events were lost and the re-scan has not finished) and the event counters.
-    let posture = match connect(&ctx.socket, ctx.timeout).await {
-        Ok(mut c) => c.get_posture(pb::GetPostureRequest {}).await.ok(),
-        Err(_) => None,
-    }
-    .map(|r| r.into_inner());
+    let posture = ClawSecClient::new(channel)
+        .get_posture(pb::GetPostureRequest {})
+        .await
+        .ok()
+        .map(|r| r.into_inner());
     let stale: Option<Vec<String>> = posture.as_ref().map(|r| {
         r.posture
             .iter()

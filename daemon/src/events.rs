@@ -485,22 +485,24 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                                 if own_write(&state_dir, p) {
                                     continue;
                                 }
+                                let host = host_of(&root, p);
+                                let structural = host.as_ref().is_some_and(|h| plan.is_structural(h));
                                 if matches!(ev.kind, EventKind::Create(_) | EventKind::Remove(_))
-                                    && (p.parent().is_some_and(|d| stand_ins.contains(d))
-                                        || host_of(&root, p).is_some_and(|h| plan.is_structural(&h)))
+                                    && (structural || p.parent().is_some_and(|d| stand_ins.contains(d)))
                                 {
                                     replan = true;
                                 }
-                                if matches!(
-                                    ev.kind,
-                                    EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder)
-                                ) && let Some(h) = host_of(&root, p).filter(|h| plan.is_structural(h))
+                                let Some(host) = host else { continue };
+                                if structural
+                                    && matches!(
+                                        ev.kind,
+                                        EventKind::Create(CreateKind::Folder)
+                                            | EventKind::Remove(RemoveKind::Folder)
+                                    )
                                 {
-                                    moved_dirs.push(h);
+                                    moved_dirs.push(host.clone());
                                 }
-                                if let Some(host) = host_of(&root, p) {
-                                    checks.extend(plan.affected(&host));
-                                }
+                                checks.extend(plan.affected(&host));
                             }
                         }
                         Err(e) => {
