@@ -1267,20 +1267,15 @@ fn a_write_storm_is_coalesced_into_a_few_runs() {
     );
 }
 
-#[test]
-fn kernel_process_events_catch_a_live_reverse_shell_at_once() {
+/// The daemon on the live host (`host_root = "/"`) following the kernel's process
+/// events; `None` (with the reason printed) where that cannot run: without root, or
+/// without the process connector.
+fn start_live(extra: &str) -> Option<Daemon> {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: the kernel's process connector needs root");
-        return;
+        return None;
     }
-    // The live host, with the /proc poll and the incident schedule both ten minutes away:
-    // only the kernel's process events can make this show up within seconds.
-    let dir = tempfile::tempdir().unwrap();
-    let d = Daemon::prepare(
-        dir,
-        "hardened",
-        "[events]\nproc_poll_ms = 600000\n[schedule]\nincident = 600\n",
-    );
+    let d = Daemon::prepare(tempfile::tempdir().unwrap(), "hardened", extra);
     let cfg = std::fs::read_to_string(d.config()).unwrap();
     let live: String = cfg
         .lines()
@@ -1291,8 +1286,50 @@ fn kernel_process_events_catch_a_live_reverse_shell_at_once() {
     let d = d.launch();
     if !d.log().contains("following the kernel's process events") {
         eprintln!("skipped: no process connector here: {}", d.log());
-        return;
+        return None;
     }
+    Some(d)
+}
+
+#[test]
+fn a_fork_storm_is_coalesced_into_a_few_process_runs() {
+    let Some(d) = start_live("[events]\nproc_poll_ms = 600000\n[schedule]\nincident = 600\n")
+    else {
+        return;
+    };
+    let runs = |d: &Daemon| {
+        d.ctl_json(&["posture"])["events"]["process_runs"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = runs(&d);
+    // Two thousand short processes as fast as one shell can start them.
+    let storm = Command::new("bash")
+        .args(["-c", "for i in $(seq 2000); do /bin/true; done"])
+        .status()
+        .unwrap();
+    assert!(storm.success());
+    std::thread::sleep(Duration::from_secs(2));
+    let during = runs(&d) - before;
+    eprintln!("2,000 processes: {during} process runs");
+    // Every exec and exit is an event; bursts are coalesced and each run waits as long as
+    // the one before took, so a run covers many processes.
+    assert!(during >= 1, "the storm was never checked");
+    assert!(
+        during <= 200,
+        "{during} process runs for 2,000 processes: not coalesced"
+    );
+    assert!(d.ctl(&["health"]).status.success());
+}
+
+#[test]
+fn kernel_process_events_catch_a_live_reverse_shell_at_once() {
+    // The /proc poll and the incident schedule both ten minutes away: only the kernel's
+    // process events can make this show up within seconds.
+    let Some(d) = start_live("[events]\nproc_poll_ms = 600000\n[schedule]\nincident = 600\n")
+    else {
+        return;
+    };
     wait_status(&d, "INC-001", "pass", Duration::from_secs(10));
     // Harmless (it sleeps), but its command line is a classic reverse shell.
     let mut shell = Command::new("bash")
