@@ -32,13 +32,11 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
         .await
         .ok()
         .map(|r| r.into_inner());
-    let stale: Option<Vec<String>> = posture.as_ref().map(|r| {
+    let stale: Option<Vec<&str>> = posture.as_ref().map(|r| {
         r.posture
-            .iter()
-            .flat_map(|p| &p.domains)
-            .filter(|d| d.stale)
-            .map(|d| d.domain.clone())
-            .collect()
+            .as_ref()
+            .map(render::stale_domains)
+            .unwrap_or_default()
     });
     if ctx.json {
         let mut v =

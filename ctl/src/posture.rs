@@ -24,7 +24,7 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
         print!("{}", render::posture_table(&p, Some(r.age_ms)));
         println!(
             "\n{}",
-            render::events_line(&events, p.domains.iter().any(|d| d.stale))
+            render::events_line(&events, !render::stale_domains(&p).is_empty())
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -132,6 +132,15 @@ pub fn events_json(e: &pb::EventCounters) -> Value {
     })
 }
 
+/// The domains whose results may be out of date (events were lost; a re-scan is under way).
+pub fn stale_domains(p: &pb::Posture) -> Vec<&str> {
+    p.domains
+        .iter()
+        .filter(|d| d.stale)
+        .map(|d| d.domain.as_str())
+        .collect()
+}
+
 /// One line about how the daemon is watching; stale domains are marked `*` in the table.
 pub fn events_line(e: &pb::EventCounters, any_stale: bool) -> String {
     let mut s = if e.watching {

@@ -31,12 +31,7 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
                     } else {
                         format!("  changed: {}", ev.changed_checks.join(", "))
                     };
-                    let stale: Vec<&str> = p
-                        .domains
-                        .iter()
-                        .filter(|d| d.stale)
-                        .map(|d| d.domain.as_str())
-                        .collect();
+                    let stale = render::stale_domains(&p);
                     let stale = if stale.is_empty() {
                         String::new()
                     } else {
