@@ -368,13 +368,8 @@ fn lockfiles_present(f: &Facts) -> Outcome {
     for ws in f.code_workspaces() {
         for (manifest, locks) in MANIFESTS {
             let path = ws.join(manifest);
-            let text = match f.fs.read_text(&path) {
-                Ok(t) => t,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => {
-                    out.probe_error(&e);
-                    continue;
-                }
+            let Some(text) = out.found(f.fs.read_text(&path)) else {
+                continue;
             };
             match declares_dependencies(manifest, &text) {
                 Ok(false) => out.inspected(),
@@ -485,13 +480,8 @@ fn no_git_hooks(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     for ws in f.code_workspaces() {
         let hooks = ws.join(".git/hooks");
-        let listing = match f.fs.list_dir(&hooks) {
-            Ok(l) => l,
-            Err(e) if e.is_not_found() => continue,
-            Err(e) => {
-                out.probe_error(&e);
-                continue;
-            }
+        let Some(listing) = out.found(f.fs.list_dir(&hooks)) else {
+            continue;
         };
         let mut active = 0;
         for e in &listing.entries {
@@ -592,13 +582,8 @@ fn package_managers_verify_tls(f: &Facts) -> Outcome {
         .map(|p| (p, true))
         .chain(pipconfs.into_iter().map(|p| (p, false)));
     for (path, npm) in files {
-        let text = match f.fs.read_text(&path) {
-            Ok(t) => t,
-            Err(e) if e.is_not_found() => continue,
-            Err(e) => {
-                out.probe_error(&e);
-                continue;
-            }
+        let Some(text) = out.found(f.fs.read_text(&path)) else {
+            continue;
         };
         let mut bad = 0;
         for (key, value, line) in ini_pairs(&text) {

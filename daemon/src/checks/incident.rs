@@ -668,13 +668,8 @@ fn no_agent_nopasswd(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     let mut aliases = std::collections::BTreeMap::new();
     for path in sudoers_files(f, &mut out) {
-        let text = match f.fs.read_text(&path) {
-            Ok(t) => t,
-            Err(e) if e.is_not_found() => continue,
-            Err(e) => {
-                out.probe_error(&e);
-                continue;
-            }
+        let Some(text) = out.found(f.fs.read_text(&path)) else {
+            continue;
         };
         let mut clean = true;
         for (line, rule) in sudoers_lines(&text) {

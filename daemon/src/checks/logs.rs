@@ -350,13 +350,8 @@ fn transcripts_private(f: &Facts) -> Outcome {
         }
         let mut exposed = 0usize;
         for (path, _) in walk.files.iter().filter(|(_, k)| *k == Kind::File) {
-            let m = match f.fs.symlink_metadata(path) {
-                Ok(m) => m,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => {
-                    out.probe_error(&e);
-                    continue;
-                }
+            let Some(m) = out.found(f.fs.symlink_metadata(path)) else {
+                continue;
             };
             if m.mode & 0o004 == 0 || !others_can_traverse(f, path, &mut traversable) {
                 out.inspected();
@@ -661,13 +656,8 @@ fn sessions_recorded(f: &Facts) -> Outcome {
         }
     }
     for path in codex {
-        let text = match f.fs.read_text(&path) {
-            Ok(t) => t,
-            Err(e) if e.is_not_found() => continue,
-            Err(e) => {
-                out.probe_error(&e);
-                continue;
-            }
+        let Some(text) = out.found(f.fs.read_text(&path)) else {
+            continue;
         };
         let doc: toml::Table = match toml::from_str(&text) {
             Ok(d) => d,

@@ -338,6 +338,19 @@ impl Findings {
         self.errors.push((ErrorKind::from(e), e.to_string()));
     }
 
+    /// What a read gave; `None` when the thing is absent (nothing to judge) or could not
+    /// be read (recorded, so the check errors rather than passes on what it did not see).
+    pub fn found<T>(&mut self, read: Result<T, ProbeError>) -> Option<T> {
+        match read {
+            Ok(v) => Some(v),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                self.probe_error(&e);
+                None
+            }
+        }
+    }
+
     pub fn parse_error(&mut self, path: &Path, message: impl std::fmt::Display) {
         self.errors
             .push((ErrorKind::Parse, format!("{}: {message}", path.display())));

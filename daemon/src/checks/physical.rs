@@ -204,19 +204,23 @@ fn agents(f: &Facts) -> Result<Vec<&Process>, Outcome> {
         .collect())
 }
 
+/// The agent processes and the host's mount namespace (that of pid 1), which the
+/// isolation checks compare them with; the outcome instead when there is nothing to judge.
+fn agents_and_host_mount_ns(f: &Facts) -> Result<(Vec<&Process>, String), Outcome> {
+    let agents = agents(f)?;
+    if agents.is_empty() {
+        return Err(Findings::new().finish("no agent processes are running"));
+    }
+    let host_mnt = procfs::namespace(&f.fs, 1, "mnt").map_err(|e| Outcome::probe_failure(&e))?;
+    Ok((agents, host_mnt))
+}
+
 fn agents_namespaced(f: &Facts) -> Outcome {
-    let agents = match agents(f) {
-        Ok(a) => a,
+    let (agents, host_mnt) = match agents_and_host_mount_ns(f) {
+        Ok(found) => found,
         Err(o) => return o,
     };
     let mut out = Findings::new();
-    if agents.is_empty() {
-        return out.finish("no agent processes are running");
-    }
-    let host_mnt = match procfs::namespace(&f.fs, 1, "mnt") {
-        Ok(ns) => ns,
-        Err(e) => return Outcome::probe_failure(&e),
-    };
     for p in agents {
         let mnt = match procfs::namespace(&f.fs, p.pid, "mnt") {
             Ok(ns) => ns,
@@ -535,18 +539,11 @@ fn sensitive_mount(m: &procfs::Mount) -> Option<&'static str> {
 }
 
 fn no_sensitive_mounts(f: &Facts) -> Outcome {
-    let agents = match agents(f) {
-        Ok(a) => a,
+    let (agents, host_mnt) = match agents_and_host_mount_ns(f) {
+        Ok(found) => found,
         Err(o) => return o,
     };
     let mut out = Findings::new();
-    if agents.is_empty() {
-        return out.finish("no agent processes are running");
-    }
-    let host_mnt = match procfs::namespace(&f.fs, 1, "mnt") {
-        Ok(ns) => ns,
-        Err(e) => return Outcome::probe_failure(&e),
-    };
     let mut host_mounts: Option<Vec<procfs::Mount>> = None;
     for p in agents {
         match procfs::namespace(&f.fs, p.pid, "mnt") {

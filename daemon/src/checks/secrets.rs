@@ -401,13 +401,8 @@ fn ssh_keys_encrypted(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     for home in f.homes() {
         let dir = home.path.join(".ssh");
-        let listing = match f.fs.list_dir(&dir) {
-            Ok(l) => l,
-            Err(e) if e.is_not_found() => continue,
-            Err(e) => {
-                out.probe_error(&e);
-                continue;
-            }
+        let Some(listing) = out.found(f.fs.list_dir(&dir)) else {
+            continue;
         };
         for e in listing.entries.iter().filter(|e| e.kind == Kind::File) {
             let name = e.name_lossy();
