@@ -23,7 +23,8 @@ pub struct Args {
     /// The form: the JSON document, JWS compact, or a DSSE/in-toto envelope.
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
-    /// Write to this file instead of standard output.
+    /// Write to this file instead of standard output (`-` is standard output; a device,
+    /// FIFO or socket is written as a stream, a regular file replaced atomically).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 }
@@ -50,9 +51,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, ClientError> {
     };
     match args.out {
         Some(path) => {
-            std::fs::write(&path, &text)
-                .map_err(|e| ClientError::Io(format!("{}: {e}", path.display())))?;
-            eprintln!("wrote {} ({})", path.display(), r.digest);
+            let written = clawsec_proto::output::write_output(&path, text.as_bytes(), 0o644)
+                .map_err(|e| ClientError::Io(e.to_string()))?;
+            eprintln!("wrote {written} ({})", r.digest);
         }
         None => print!("{text}"),
     }

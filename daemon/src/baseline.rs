@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -110,32 +109,10 @@ impl Baselines {
             .mode(0o700)
             .create(state_dir)
             .map_err(|e| write_err(e.to_string()))?;
-        if fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_file()) {
-            return Err(write_err(
-                "not a regular file (a symlink is refused)".into(),
-            ));
-        }
-        let json = serde_json::to_vec_pretty(self).map_err(|e| write_err(e.to_string()))?;
-        let tmp = state_dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-        let written = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nofollow_flag())
-            .open(&tmp)
-            .and_then(|mut f| {
-                f.write_all(&json)?;
-                f.write_all(b"\n")?;
-                f.sync_all()
-            });
-        if let Err(e) = written.and_then(|()| fs::rename(&tmp, &path)) {
-            let _ = fs::remove_file(&tmp);
-            return Err(write_err(e.to_string()));
-        }
-        // Make the rename itself durable.
-        if let Ok(dir) = fs::File::open(state_dir) {
-            let _ = dir.sync_all();
-        }
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| write_err(e.to_string()))?;
+        json.push(b'\n');
+        clawsec_proto::output::write_owned(&path, &json, 0o600)
+            .map_err(|e| write_err(e.to_string()))?;
         Ok(())
     }
 }

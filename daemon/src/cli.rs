@@ -124,6 +124,8 @@ pub enum Error {
     HostRoot { path: PathBuf, source: ProbeError },
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    #[error("cannot write the attestation: {0}")]
+    Write(#[from] clawsec_proto::output::OutputError),
     #[error(transparent)]
     Key(#[from] KeyFileError),
     #[error(transparent)]
@@ -527,7 +529,7 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
     let rendered = signer
         .render(&attestation, cli.format)
         .map_err(Error::Sign)?;
-    keyfiles::write_atomic(&cli.out, rendered.as_bytes(), 0o644)?;
+    let written = clawsec_proto::output::write_output(&cli.out, rendered.as_bytes(), 0o644)?;
     let summary = format!(
         "attestation seq {} ({}) written to {}, signed by key {}, expires {}",
         attestation.seq,
@@ -536,7 +538,7 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
             crate::attest::Format::Jws => "jws",
             crate::attest::Format::Dsse => "dsse",
         },
-        cli.out.display(),
+        written,
         attestation.key_id,
         attestation.expires_at
     );

@@ -80,7 +80,18 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let conn = Connection::open(&path).map_err(sql)?;
+        // A symlink or special file planted where the database or its companions go
+        // would redirect ClawSec's writes: refuse it, and never follow a link on open.
+        for companion in ["", "-wal", "-shm", "-journal"] {
+            let mut p = path.clone().into_os_string();
+            p.push(companion);
+            clawsec_proto::output::check_owned(Path::new(&p)).map_err(|e| StoreError::Other {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+        let flags = rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let conn = Connection::open_with_flags(&path, flags).map_err(sql)?;
         // History is the daemon's own business: owner-only, like the keys beside it.
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .map_err(|e| StoreError::Other {

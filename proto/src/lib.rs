@@ -3,6 +3,8 @@
 //! - [`pb`]: the `clawsec.v1` gRPC API, generated from `clawsec/v1/clawsec.proto`.
 //! - [`attestation`]: the signed attestation document, RFC 8785 canonical JSON, keys
 //!   and verification (JSON, JWS, DSSE, chains).
+//! - [`output`]: how files are written: paths a user names (streams kept, regular files
+//!   replaced atomically) and ClawSec's own files (never through a symlink).
 //! - [`time`]: the contract's timestamp and date formats.
 //!
 //! This crate must stay small enough that any Rust program can depend on it to talk to
@@ -24,4 +26,5 @@ pub mod pb {
 }
 
 pub mod attestation;
+pub mod output;
 pub mod time;

@@ -6,9 +6,8 @@
 //! A private key that group or others can read is refused, as are keys on other curves
 //! and files that are not keys; every error names the file.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use p256::ecdsa::SigningKey;
@@ -16,6 +15,7 @@ use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use serde_json::json;
 
 use super::keys::{P256_OID, PublicKey, parse_public_keys};
+use crate::output::{self, OutputError};
 
 pub const PRIVATE_FILE: &str = "attestation.key";
 pub const PUBLIC_FILE: &str = "attestation.pub";
@@ -42,6 +42,8 @@ pub enum KeyFileError {
     Exists { path: PathBuf },
     #[error("{path}: {detail}")]
     PublicKey { path: PathBuf, detail: String },
+    #[error(transparent)]
+    Write(#[from] OutputError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
@@ -118,9 +120,17 @@ pub fn load_public_keys(dir: &Path) -> Result<Vec<PublicKey>, KeyFileError> {
 }
 
 /// Writes a new key set into `dir`: private key 0600, public PEM and JWK 0644, and the
-/// JWKS of every key (the new one first). Refuses to replace a key unless `force`.
+/// JWKS of every key (the new one first). Refuses to replace a key unless `force`, and
+/// refuses the whole set before writing anything when any of its files is a symlink or
+/// not a regular file.
 pub fn write_new(dir: &Path, key: &SigningKey, force: bool) -> Result<PublicKey, KeyFileError> {
+    if dir.as_os_str() == "-" {
+        return Err(OutputError::OwnedStdout { path: dir.into() }.into());
+    }
     create_private_dir(dir)?;
+    for name in [PRIVATE_FILE, PUBLIC_FILE, JWK_FILE, JWKS_FILE] {
+        output::check_owned(&dir.join(name))?;
+    }
     let private = dir.join(PRIVATE_FILE);
     if !force && private.exists() {
         return Err(KeyFileError::Exists { path: private });
@@ -132,10 +142,20 @@ pub fn write_new(dir: &Path, key: &SigningKey, force: bool) -> Result<PublicKey,
             path: private.clone(),
             detail: e.to_string(),
         })?;
-    write_atomic(&private, pem.as_bytes(), 0o600)?;
-    write_atomic(&dir.join(PUBLIC_FILE), public.to_pem().as_bytes(), 0o644)?;
+    write_public(dir, &public)?;
+    // The private key goes last: a crash before it leaves no new private key (a first
+    // start then makes a whole new set), and public files that do not match an older
+    // private key are rewritten from it at the next start.
+    output::write_owned(&private, pem.as_bytes(), 0o600)?;
+    Ok(public)
+}
+
+/// Writes the public files of `public` into `dir`: SPKI PEM, JWK, and the JWKS of every
+/// key (this one first, then the retired ones).
+pub fn write_public(dir: &Path, public: &PublicKey) -> Result<(), KeyFileError> {
+    output::write_owned(&dir.join(PUBLIC_FILE), public.to_pem().as_bytes(), 0o644)?;
     let jwk = serde_json::to_string_pretty(&public.to_jwk()).unwrap_or_default() + "\n";
-    write_atomic(&dir.join(JWK_FILE), jwk.as_bytes(), 0o644)?;
+    output::write_owned(&dir.join(JWK_FILE), jwk.as_bytes(), 0o644)?;
     let mut all = vec![public.clone()];
     for k in load_retired(dir)? {
         if !all.contains(&k) {
@@ -143,12 +163,12 @@ pub fn write_new(dir: &Path, key: &SigningKey, force: bool) -> Result<PublicKey,
         }
     }
     let jwks = json!({ "keys": all.iter().map(PublicKey::to_jwk).collect::<Vec<_>>() });
-    write_atomic(
+    output::write_owned(
         &dir.join(JWKS_FILE),
         (serde_json::to_string_pretty(&jwks).unwrap_or_default() + "\n").as_bytes(),
         0o644,
     )?;
-    Ok(public)
+    Ok(())
 }
 
 /// Replaces the key in `dir` with a fresh one, keeping the old public key under
@@ -159,7 +179,7 @@ pub fn rotate(dir: &Path) -> Result<(PublicKey, PublicKey), KeyFileError> {
     let retired = dir.join(RETIRED_DIR);
     create_private_dir(&retired)?;
     let jwk = serde_json::to_string_pretty(&old.to_jwk()).unwrap_or_default() + "\n";
-    write_atomic(
+    output::write_owned(
         &retired.join(format!("{}.jwk", old.kid())),
         jwk.as_bytes(),
         0o644,
@@ -202,41 +222,10 @@ pub fn create_private_dir(dir: &Path) -> Result<(), KeyFileError> {
         .map_err(io(dir))
 }
 
-/// Writes a file so that a crash leaves either the old or the new content, never a mix:
-/// a temporary file in the same directory, fsync, rename, fsync of the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileError> {
-    // A bare file name has the empty path as parent; that means the current directory.
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(io(path))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn generate_load_and_refuse() {
@@ -257,7 +246,7 @@ mod tests {
         assert!(e.contains("readable by group or others (mode 0640)"), "{e}");
 
         let bad = dir.path().join("bad.key");
-        write_atomic(
+        output::write_owned(
             &bad,
             b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
             0o600,
@@ -267,17 +256,6 @@ mod tests {
             load_signing_key(&bad),
             Err(KeyFileError::Malformed { .. })
         ));
-    }
-
-    #[test]
-    fn atomic_write_to_a_bare_file_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let here = std::env::current_dir().unwrap();
-        std::env::set_current_dir(dir.path()).unwrap();
-        let result = write_atomic(Path::new("out.json"), b"{}", 0o644);
-        std::env::set_current_dir(here).unwrap();
-        result.unwrap();
-        assert_eq!(fs::read(dir.path().join("out.json")).unwrap(), b"{}");
     }
 
     #[test]
