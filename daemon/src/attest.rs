@@ -45,13 +45,22 @@ impl Signer {
         Signer { key, public }
     }
 
-    /// The state directory's key (`<state_dir>/keys/attestation.key`), created on first use.
+    /// The state directory's key (`<state_dir>/keys/attestation.key`), created on first use;
+    /// public files a crash left missing or mismatched are rewritten from it.
     pub fn from_state_dir(keys_dir: &Path) -> Result<Self, KeyFileError> {
         let path = keys_dir.join(keyfiles::PRIVATE_FILE);
         if !path.exists() {
             keyfiles::write_new(keys_dir, &keyfiles::generate(), false)?;
         }
-        keyfiles::load_signing_key(&path).map(Signer::new)
+        let signer = keyfiles::load_signing_key(&path).map(Signer::new)?;
+        if keyfiles::repair_public(keys_dir, &signer.public)? {
+            tracing::warn!(
+                dir = %keys_dir.display(),
+                key_id = signer.public.kid(),
+                "public key files were missing or did not match the private key; rewrote them from it"
+            );
+        }
+        Ok(signer)
     }
 
     pub fn public(&self) -> &PublicKey {

@@ -661,6 +661,45 @@ fn kill_9_during_writes_never_breaks_the_chain() {
 }
 
 #[test]
+fn kill_9_during_the_first_start_never_leaves_a_partial_key_set() {
+    let mut killed = 0;
+    for i in 0..25u64 {
+        let env = Env::new("");
+        let mut child = Command::new(bin("clawsecd"))
+            .args(env.assess_args(&env.path("first.json")))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Early: the key set is made before the assessment's result is signed.
+        std::thread::sleep(Duration::from_micros(200 + (i * 7919) % 8_000));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+        // The next start finds (or makes) a whole, consistent set and signs with it.
+        let out = env.assess_ok("next.json", &[]);
+        for key in ["attestation.pub", "attestation.jwk", "attestation.jwks"] {
+            let (code, msg) = env.verify(&[
+                "--file",
+                out.to_str().unwrap(),
+                "--key",
+                env.keys(key).to_str().unwrap(),
+            ]);
+            assert_eq!(
+                code, 0,
+                "run {i}: {key} does not verify the next attestation: {msg}"
+            );
+        }
+    }
+    assert!(
+        killed >= 8,
+        "only {killed} of 25 first starts were killed mid-way"
+    );
+}
+
+#[test]
 fn a_tampered_tail_starts_an_explicit_signed_epoch() {
     let env = Env::new("");
     for i in 0..3 {

@@ -137,7 +137,11 @@ fn dev_stdout_redirected_to_a_file_appends_through_the_descriptor() {
     let content = fs::read_to_string(&log).unwrap();
     assert!(content.starts_with("kept line\n"), "{content}");
     assert!(content.contains("\"signature\""));
-    assert_eq!(fs::metadata(&log).unwrap().ino(), inode, "appended, not replaced");
+    assert_eq!(
+        fs::metadata(&log).unwrap().ino(),
+        inode,
+        "appended, not replaced"
+    );
 }
 
 #[test]
@@ -191,7 +195,12 @@ fn a_regular_file_behind_a_symlink_is_replaced_and_the_link_kept() {
     symlink(&target, &link).unwrap();
     let out = s.assess(&link);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     let doc: serde_json::Value = serde_json::from_slice(&fs::read(&target).unwrap()).unwrap();
     assert!(doc["signature"].is_string());
     // The summary names the file that was written, not the link.

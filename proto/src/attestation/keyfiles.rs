@@ -171,6 +171,32 @@ pub fn write_public(dir: &Path, public: &PublicKey) -> Result<(), KeyFileError> 
     Ok(())
 }
 
+/// Makes the public files in `dir` match `public` (the key loaded from the private
+/// file): a set left partial by a crash (no `.pub`, no `.jwk`, or ones from a key that
+/// was being rotated in) is rewritten from the private key. Returns whether anything
+/// had to be repaired.
+pub fn repair_public(dir: &Path, public: &PublicKey) -> Result<bool, KeyFileError> {
+    let holds = |name: &str, only: bool| {
+        fs::read_to_string(dir.join(name))
+            .ok()
+            .and_then(|text| parse_public_keys(&text).ok())
+            .is_some_and(|keys| {
+                if only {
+                    keys == [public.clone()]
+                } else {
+                    keys.first() == Some(public)
+                }
+            })
+    };
+    let pem_matches = fs::read_to_string(dir.join(PUBLIC_FILE))
+        .is_ok_and(|text| text.trim() == public.to_pem().trim());
+    if pem_matches && holds(JWK_FILE, true) && holds(JWKS_FILE, false) {
+        return Ok(false);
+    }
+    write_public(dir, public)?;
+    Ok(true)
+}
+
 /// Replaces the key in `dir` with a fresh one, keeping the old public key under
 /// `retired/<kid>.jwk` and in `attestation.jwks`. Returns (old, new).
 pub fn rotate(dir: &Path) -> Result<(PublicKey, PublicKey), KeyFileError> {
@@ -256,6 +282,29 @@ mod tests {
             load_signing_key(&bad),
             Err(KeyFileError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn a_partial_key_set_is_repaired_from_the_private_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = generate();
+        let public = write_new(dir.path(), &key, false).unwrap();
+        assert!(
+            !repair_public(dir.path(), &public).unwrap(),
+            "a whole set is left alone"
+        );
+        fs::remove_file(dir.path().join(PUBLIC_FILE)).unwrap();
+        fs::remove_file(dir.path().join(JWK_FILE)).unwrap();
+        assert!(repair_public(dir.path(), &public).unwrap());
+        assert_eq!(load_public_keys(dir.path()).unwrap(), vec![public.clone()]);
+        let pem = fs::read_to_string(dir.path().join(PUBLIC_FILE)).unwrap();
+        assert_eq!(pem.trim(), public.to_pem().trim());
+
+        // Public files of another key (a rotation cut short) are replaced too.
+        let other = PublicKey::new(*generate().verifying_key());
+        write_public(dir.path(), &other).unwrap();
+        assert!(repair_public(dir.path(), &public).unwrap());
+        assert_eq!(load_public_keys(dir.path()).unwrap()[0], public);
     }
 
     #[test]
