@@ -73,10 +73,14 @@ impl Default for Advisories {
 pub struct Limits {
     /// Largest file read whole, in bytes.
     pub max_file_bytes: u64,
-    /// Most entries read from one directory.
+    /// Most entries in one directory listed whole (a larger one is an error, not a
+    /// partial listing).
     pub max_dir_entries: u32,
-    /// Deepest directory level a tree walk descends to.
+    /// Depth guard of tree walks: a tree nested deeper makes the checks walking it error.
     pub max_depth: u32,
+    /// Entries all tree walks of one assessment may visit together; when spent, the
+    /// checks whose walks were cut short error, naming this budget.
+    pub max_walk_entries: u64,
     /// Total bytes read in one assessment.
     pub max_total_bytes: u64,
     /// Most processes inspected in one assessment.
@@ -355,8 +359,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_file_bytes: 1024 * 1024,
-            max_dir_entries: 4096,
-            max_depth: 6,
+            max_dir_entries: 65_536,
+            max_depth: 128,
+            max_walk_entries: 4_000_000,
             max_total_bytes: 64 * 1024 * 1024,
             max_processes: 32_768,
             check_timeout_ms: 10_000,
@@ -561,6 +566,7 @@ impl Config {
             ("limits.max_file_bytes", l.max_file_bytes),
             ("limits.max_dir_entries", u64::from(l.max_dir_entries)),
             ("limits.max_depth", u64::from(l.max_depth)),
+            ("limits.max_walk_entries", l.max_walk_entries),
             ("limits.max_total_bytes", l.max_total_bytes),
             ("limits.max_processes", u64::from(l.max_processes)),
             ("limits.check_timeout_ms", l.check_timeout_ms),

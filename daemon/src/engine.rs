@@ -91,7 +91,8 @@ pub fn assess(facts: Arc<Facts>, plan: &Plan<'_>) -> Assessment {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(check) = checks.get(i) else { break };
                     let t = Instant::now();
-                    let outcome = (check.run)(&facts);
+                    let outcome =
+                        crate::checks::guard_discovery(check, &facts, (check.run)(&facts));
                     // The receiver may have given up at the deadline; that is fine.
                     if tx.send((i, outcome, t.elapsed())).is_err() {
                         break;
@@ -155,6 +156,14 @@ pub fn assess(facts: Arc<Facts>, plan: &Plan<'_>) -> Assessment {
         })
         .collect();
 
+    let mut gaps: Vec<String> = facts.home_gaps().iter().map(ToString::to_string).collect();
+    gaps.extend(facts.accounts().gaps().iter().map(ToString::to_string));
+    if !gaps.is_empty() {
+        coverage.notes.push(format!(
+            "users and homes could not all be discovered ({}); every check that judges homes or accounts is an error until this is fixed",
+            gaps.join("; ")
+        ));
+    }
     if facts.scope.reduced {
         let who = facts
             .scope

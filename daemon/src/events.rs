@@ -284,7 +284,6 @@ fn proc_state(root: &Path, limits: &crate::config::Limits, max: usize) -> Option
     let fs = &HostFs::open(root, limits.clone()).ok()?;
     let listing = fs.list_dir_capped(Path::new("/proc"), max).ok()?;
     let pids = listing
-        .entries
         .iter()
         .filter(|e| e.kind == Kind::Dir)
         .filter_map(|e| e.name.to_str()?.parse().ok())

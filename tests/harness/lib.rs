@@ -35,6 +35,9 @@ pub struct HostSpec {
     /// Empty directories to create.
     #[serde(default)]
     pub dirs: Vec<String>,
+    /// FIFOs to create (a planted FIFO must never be waited on, nor silently skipped).
+    #[serde(default)]
+    pub fifos: Vec<String>,
     #[serde(default)]
     pub processes: Vec<ProcSpec>,
     /// `kernel.kptr_restrict` → "1", written under proc/sys.
@@ -78,6 +81,11 @@ impl HostSpec {
         }
         for (path, content) in &self.files {
             write(root, path, content.as_bytes());
+        }
+        for path in &self.fifos {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
         }
         for (path, size) in &self.big_files {
             write(root, path, &vec![b'#'; *size as usize]);

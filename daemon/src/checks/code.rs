@@ -412,15 +412,9 @@ fn code_paths_not_world_writable(f: &Facts) -> Outcome {
     // Skills are small: every file and directory in them.
     for root in f.skill_roots() {
         check(&root, &mut out);
-        let walk = f.fs.walk(&root);
-        for e in &walk.errors {
-            out.probe_error(e);
-        }
-        if walk.truncated {
-            out.cut_short(&root);
-        }
+        let files = out.walked(f.fs.walk(&root));
         let mut dirs: Vec<PathBuf> = Vec::new();
-        for (path, _) in &walk.files {
+        for (path, _) in &files {
             check(path, &mut out);
             let mut d = path.parent();
             while let Some(dir) = d.filter(|d| d.starts_with(&root) && *d != root) {
@@ -439,7 +433,7 @@ fn code_paths_not_world_writable(f: &Facts) -> Outcome {
         check(ws, &mut out);
         match f.fs.list_dir(ws) {
             Ok(l) => {
-                for e in &l.entries {
+                for e in &l {
                     check(&ws.join(&e.name), &mut out);
                 }
             }
@@ -484,7 +478,7 @@ fn no_git_hooks(f: &Facts) -> Outcome {
             continue;
         };
         let mut active = 0;
-        for e in &listing.entries {
+        for e in &listing {
             let name = e.name_lossy();
             if name.ends_with(".sample") || e.kind == Kind::Dir {
                 continue;

@@ -647,8 +647,7 @@ fn sudoers_files(f: &Facts, out: &mut Findings) -> Vec<PathBuf> {
     let mut files = vec![PathBuf::from("/etc/sudoers")];
     match f.fs.list_dir(Path::new("/etc/sudoers.d")) {
         Ok(l) => files.extend(
-            l.entries
-                .iter()
+            l.iter()
                 .map(|e| e.name_lossy())
                 // sudo skips names with a dot or ending in `~` in an includedir.
                 .filter(|n| !n.contains('.') && !n.ends_with('~'))
@@ -765,32 +764,24 @@ fn no_setuid_in_agent_paths(f: &Facts) -> Outcome {
     dirs.extend(f.discovery().workspaces.iter().cloned());
     let mut out = Findings::new();
     for dir in dirs {
-        let walk = f.fs.walk(&dir);
-        for e in &walk.errors {
-            // A temp directory the host does not have is not a finding, nor an error.
-            if !e.is_not_found() && !is_user_fuse_mount(e) {
-                out.probe_error(e);
-            }
-        }
-        for (path, kind) in walk.files {
-            if kind != Kind::File {
+        // A temp directory the host does not have is absent; a user's FUSE mount that
+        // root may not enter cannot hold a setuid file (the kernel forces nosuid).
+        for (path, m) in out.walked_except(f.fs.walk(&dir), is_user_fuse_mount) {
+            if m.kind != Kind::File {
                 continue;
             }
-            match f.fs.symlink_metadata(&path) {
-                Ok(m) if m.mode & 0o6000 != 0 => {
-                    let bits = match m.mode & 0o6000 {
-                        0o6000 => "setuid and setgid",
-                        0o4000 => "setuid",
-                        _ => "setgid",
-                    };
-                    out.finding(Evidence::at(
-                        &path,
-                        format!("{bits} (mode {:04o}, owner uid {})", m.mode, m.uid),
-                    ));
-                }
-                Ok(_) => out.inspected(),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => out.probe_error(&e),
+            if m.mode & 0o6000 != 0 {
+                let bits = match m.mode & 0o6000 {
+                    0o6000 => "setuid and setgid",
+                    0o4000 => "setuid",
+                    _ => "setgid",
+                };
+                out.finding(Evidence::at(
+                    &path,
+                    format!("{bits} (mode {:04o}, owner uid {})", m.mode, m.uid),
+                ));
+            } else {
+                out.inspected();
             }
         }
     }

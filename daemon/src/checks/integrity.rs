@@ -406,17 +406,14 @@ fn persistence_paths(f: &Facts, out: &mut Findings) -> (Vec<PathBuf>, bool) {
     );
     for dir in dirs {
         let walk = f.fs.walk(&dir);
-        for e in walk.errors {
-            if !e.is_not_found() {
-                complete = false;
-                out.probe_error(&e);
-            }
-        }
-        complete &= !walk.truncated;
+        complete &= walk
+            .errors
+            .iter()
+            .all(crate::probe::ProbeError::is_not_found);
         paths.extend(
-            walk.files
+            out.walked(walk)
                 .into_iter()
-                .filter(|(_, k)| *k == Kind::File)
+                .filter(|(_, m)| m.kind == Kind::File)
                 .map(|(p, _)| p),
         );
     }

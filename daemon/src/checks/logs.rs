@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{Check, Domain, Evidence, Findings, Outcome, Severity, processes_or_outcome};
 use crate::facts::Facts;
-use crate::probe::{Kind, ProbeError};
+use crate::probe::Kind;
 
 pub(super) const CHECKS: &[Check] = &[
     Check {
@@ -169,8 +169,7 @@ fn journal_persistent(f: &Facts) -> Outcome {
     let mut files = vec![main.clone()];
     match f.fs.list_dir(Path::new("/etc/systemd/journald.conf.d")) {
         Ok(l) => files.extend(
-            l.entries
-                .iter()
+            l.iter()
                 .filter(|e| e.kind != Kind::Dir && e.name_lossy().ends_with(".conf"))
                 .map(|e| PathBuf::from("/etc/systemd/journald.conf.d").join(&e.name)),
         ),
@@ -244,8 +243,7 @@ fn auditd_with_rules(f: &Facts) -> Outcome {
     let rules_d = Path::new("/etc/audit/rules.d");
     match f.fs.list_dir(rules_d) {
         Ok(l) => files.extend(
-            l.entries
-                .iter()
+            l.iter()
                 .filter(|e| e.kind != Kind::Dir && e.name_lossy().ends_with(".rules"))
                 .map(|e| rules_d.join(&e.name)),
         ),
@@ -341,18 +339,9 @@ fn transcripts_private(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     let mut traversable: HashMap<PathBuf, bool> = HashMap::new();
     for root in agent_log_roots(f) {
-        let walk = f.fs.walk(&root);
-        for e in &walk.errors {
-            out.probe_error(e);
-        }
-        if walk.truncated {
-            out.cut_short(&root);
-        }
+        let files = out.walked(f.fs.walk(&root));
         let mut exposed = 0usize;
-        for (path, _) in walk.files.iter().filter(|(_, k)| *k == Kind::File) {
-            let Some(m) = out.found(f.fs.symlink_metadata(path)) else {
-                continue;
-            };
+        for (path, m) in files.iter().filter(|(_, m)| m.kind == Kind::File) {
             if m.mode & 0o004 == 0 || !others_can_traverse(f, path, &mut traversable) {
                 out.inspected();
                 continue;
@@ -453,8 +442,7 @@ fn agent_logs_rotated(f: &Facts) -> Outcome {
     let mut configs = vec![PathBuf::from("/etc/logrotate.conf")];
     match f.fs.list_dir(Path::new("/etc/logrotate.d")) {
         Ok(l) => configs.extend(
-            l.entries
-                .iter()
+            l.iter()
                 .filter(|e| e.kind != Kind::Dir)
                 .map(|e| Path::new("/etc/logrotate.d").join(&e.name)),
         ),
@@ -576,19 +564,9 @@ fn logs_not_world_writable(f: &Facts) -> Outcome {
                 continue;
             }
         }
-        let walk = f.fs.walk(&root);
-        for e in walk
-            .errors
-            .iter()
-            .filter(|e| !matches!(e, ProbeError::NotFound { .. }))
-        {
-            out.probe_error(e);
-        }
-        if walk.truncated {
-            out.cut_short(&root);
-        }
+        let files = out.walked(f.fs.walk(&root));
         let mut seen_dirs: Vec<PathBuf> = Vec::new();
-        for (path, _) in &walk.files {
+        for (path, _) in &files {
             let mut targets = vec![path.clone()];
             if let Some(parent) = path
                 .parent()

@@ -20,7 +20,7 @@ mod secrets;
 mod skills;
 mod social;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -249,7 +249,10 @@ impl From<&ProbeError> for ErrorKind {
     fn from(e: &ProbeError) -> Self {
         match e {
             ProbeError::PermissionDenied { .. } => ErrorKind::PermissionDenied,
-            ProbeError::TooLarge { .. } | ProbeError::BudgetSpent { .. } => ErrorKind::Cap,
+            ProbeError::TooLarge { .. }
+            | ProbeError::BudgetSpent { .. }
+            | ProbeError::TooManyEntries { .. }
+            | ProbeError::WalkCut { .. } => ErrorKind::Cap,
             _ => ErrorKind::Io,
         }
     }
@@ -286,16 +289,62 @@ pub(crate) fn compile_patterns(
         .collect()
 }
 
-/// The process list, or the outcome to return when there is none: a host root without
-/// `/proc` (a fixture of files only) has nothing to say about processes; any other
-/// failure to list processes is an error.
+/// The process list, or the outcome to return when there is none: a host tree without
+/// `/proc` (a fixture of files only, an image) has nothing to say about processes; any
+/// other failure to list processes, and a missing `/proc` on the live host, is an error.
 pub fn processes_or_outcome(f: &Facts) -> Result<Vec<&crate::probe::proc::Process>, Outcome> {
     match f.processes() {
         Ok(p) => Ok(p.iter().collect()),
-        Err(e) if e.is_not_found() => Err(Outcome::NotApplicable(
+        Err(e) if e.is_not_found() && !f.is_live_host() => Err(Outcome::NotApplicable(
             "no /proc under the host root".into(),
         )),
         Err(e) => Err(Outcome::probe_failure(e)),
+    }
+}
+
+/// Fails a check closed on incomplete discovery. A check that judges something in users'
+/// homes (a `~` or `<workspace>` read), in the account files (`/etc/passwd`,
+/// `/etc/group`) or in processes (`<pid>`) cannot pass, nor be not applicable, when that
+/// list itself could not be read whole: the user or process left out is exactly where
+/// an attacker would hide. A failing check keeps its findings and says what else it
+/// could not see. The dependency comes from the check's declared `reads`, which the
+/// read-trace test holds to what the check really opens.
+pub fn guard_discovery(check: &Check, f: &Facts, outcome: Outcome) -> Outcome {
+    let reads = check.reads();
+    let reads_any = |pred: &dyn Fn(&str) -> bool| reads.iter().any(|r| pred(r));
+    let mut gaps: Vec<&ProbeError> = Vec::new();
+    if reads_any(&|r| r.starts_with('~') || r.starts_with("<workspace>")) {
+        gaps.extend(f.home_gaps());
+    }
+    if reads_any(&|r| r == "/etc/passwd" || r == "/etc/group") {
+        gaps.extend(f.accounts().gaps());
+    }
+    if reads_any(&|r| r.contains("<pid>")) {
+        gaps.extend(f.process_gap());
+    }
+    let Some(first) = gaps.first() else {
+        return outcome;
+    };
+    let kind = ErrorKind::from(*first);
+    let gap = format!(
+        "discovery incomplete: {}",
+        gaps.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    match outcome {
+        Outcome::Pass(_) | Outcome::NotApplicable(_) => Outcome::Error { kind, reason: gap },
+        Outcome::Fail(mut ev) => {
+            ev.push(Evidence::note(format!(
+                "also could not see everything: {gap}"
+            )));
+            Outcome::Fail(ev)
+        }
+        Outcome::Error { kind, reason } => Outcome::Error {
+            kind,
+            reason: format!("{reason}; {gap}"),
+        },
     }
 }
 
@@ -366,16 +415,29 @@ impl Findings {
         }
     }
 
-    /// A tree walk under `root` was cut short by a cap: clean so far is not clean when
-    /// the rest of the tree was never looked at.
-    pub fn cut_short(&mut self, root: &Path) {
-        self.errors.push((
-            ErrorKind::Cap,
-            format!(
-                "{}: more entries or depth than the limits allow; not every file was inspected",
-                root.display()
-            ),
-        ));
+    /// The entries of a tree walk, after recording every part of the tree it could not
+    /// cover (an unreadable directory, the walk budget, the depth guard): clean so far
+    /// is not clean when the rest of the tree was never looked at. A root that does not
+    /// exist is simply absent. This is the only way checks take a walk's files.
+    pub fn walked(&mut self, walk: crate::probe::Walk) -> Vec<(PathBuf, crate::probe::Meta)> {
+        self.walked_except(walk, |_| false)
+    }
+
+    /// [`Findings::walked`], also leaving out errors a check knows to be harmless for
+    /// its verdict (a user's FUSE mount that root cannot enter, say). Cap errors are
+    /// never left out.
+    pub fn walked_except(
+        &mut self,
+        walk: crate::probe::Walk,
+        harmless: impl Fn(&ProbeError) -> bool,
+    ) -> Vec<(PathBuf, crate::probe::Meta)> {
+        for e in &walk.errors {
+            let cap = ErrorKind::from(e) == ErrorKind::Cap;
+            if !e.is_not_found() && (cap || !harmless(e)) {
+                self.probe_error(e);
+            }
+        }
+        walk.files
     }
 
     pub fn has_findings(&self) -> bool {

@@ -231,7 +231,6 @@ fn expand_glob(f: &Facts, pattern: &str) -> Vec<PathBuf> {
         return vec![];
     };
     listing
-        .entries
         .iter()
         .filter(|e| e.kind != Kind::Dir)
         .map(|e| e.name_lossy())

@@ -224,8 +224,7 @@ fn credential_file_modes(f: &Facts) -> Outcome {
             let dir = home.path.join(dir);
             match f.fs.list_dir(&dir) {
                 Ok(l) => candidates.extend(
-                    l.entries
-                        .iter()
+                    l.iter()
                         .filter(|e| e.kind == Kind::File)
                         .map(|e| e.name_lossy())
                         .filter(|n| !keep || (n.starts_with("id_") && !n.ends_with(".pub")))
@@ -404,7 +403,7 @@ fn ssh_keys_encrypted(f: &Facts) -> Outcome {
         let Some(listing) = out.found(f.fs.list_dir(&dir)) else {
             continue;
         };
-        for e in listing.entries.iter().filter(|e| e.kind == Kind::File) {
+        for e in listing.iter().filter(|e| e.kind == Kind::File) {
             let name = e.name_lossy();
             if name.ends_with(".pub") || NOT_KEYS.contains(&name.as_str()) {
                 continue;
@@ -511,8 +510,7 @@ fn agent_state_not_synced(f: &Facts) -> Outcome {
             let mut dirs = vec![root.clone()];
             match f.fs.list_dir(root) {
                 Ok(l) => dirs.extend(
-                    l.entries
-                        .iter()
+                    l.iter()
                         .filter(|e| {
                             e.kind == Kind::Dir
                                 && !AGENT_STATE.iter().any(|a| in_home(a) == e.name_lossy())

@@ -569,10 +569,8 @@ fn no_links_out_of_skills(f: &Facts) -> Outcome {
             .map(|w| w.join(".agents/skills")),
     );
     for root in &roots {
-        let walk = f.fs.walk(root);
-        walk.errors.iter().for_each(|e| out.probe_error(e));
-        for (path, kind) in walk.files {
-            if kind != Kind::Symlink {
+        for (path, meta) in out.walked(f.fs.walk(root)) {
+            if meta.kind != Kind::Symlink {
                 out.inspected();
                 continue;
             }
@@ -931,11 +929,9 @@ fn no_denied_skills(f: &Facts) -> Outcome {
             out.inspected();
             continue;
         }
-        let walk = f.fs.walk(&skill.dir);
-        walk.errors.iter().for_each(|e| out.probe_error(e));
         let mut clean = true;
-        for (path, kind) in walk.files {
-            if kind != Kind::File {
+        for (path, meta) in out.walked(f.fs.walk(&skill.dir)) {
+            if meta.kind != Kind::File {
                 continue;
             }
             match f.fs.read(&path) {

@@ -24,14 +24,24 @@ struct Group {
     members: Vec<String>,
 }
 
-/// Who is who on the host. Missing files give an empty view (a fixture of files only).
+/// Who is who on the host. Missing files give an empty view in a tree of files (a
+/// fixture, an image); on the live host, and whenever a file exists but cannot be read
+/// whole, the view is incomplete and says why in [`Accounts::gaps`].
 #[derive(Debug, Default)]
 pub struct Accounts {
     users: Vec<Account>,
     groups: Vec<Group>,
+    gaps: Vec<crate::probe::ProbeError>,
 }
 
 impl Accounts {
+    /// Why some accounts or groups may be missing from this view. Every check that
+    /// reads `/etc/passwd` or `/etc/group` errors while this is not empty
+    /// (`checks::guard_discovery`).
+    pub fn gaps(&self) -> &[crate::probe::ProbeError] {
+        &self.gaps
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Account> {
         self.users.iter()
     }
@@ -91,7 +101,16 @@ impl Accounts {
 impl Facts {
     pub fn accounts(&self) -> &Accounts {
         self.extra.accounts.get_or_init(|| {
-            let read = |p: &str| self.fs.read_text(Path::new(p)).unwrap_or_default();
+            let mut gaps = Vec::new();
+            let mut read = |p: &str| match self.fs.read_text(Path::new(p)) {
+                Ok(text) => text,
+                Err(e) => {
+                    if !e.is_not_found() || self.is_live_host() {
+                        gaps.push(e);
+                    }
+                    String::new()
+                }
+            };
             let users = read("/etc/passwd")
                 .lines()
                 .filter_map(|line| {
@@ -126,7 +145,11 @@ impl Facts {
                     })
                 })
                 .collect();
-            Accounts { users, groups }
+            Accounts {
+                users,
+                groups,
+                gaps,
+            }
         })
     }
 }

@@ -274,7 +274,6 @@ impl Facts {
         let files = if meta.kind == Kind::Dir {
             match self.fs.list_dir(path) {
                 Ok(l) => l
-                    .entries
                     .iter()
                     .filter(|e| e.kind != Kind::Dir)
                     .map(|e| e.name_lossy())

@@ -48,7 +48,6 @@ impl Facts {
     fn dirs_in(&self, dir: &Path, errors: &mut Vec<ProbeError>) -> Vec<PathBuf> {
         match self.fs.list_dir(dir) {
             Ok(l) => l
-                .entries
                 .iter()
                 .filter(|e| e.kind == Kind::Dir)
                 .map(|e| dir.join(&e.name))

@@ -278,7 +278,8 @@ pub struct Facts {
     pub fs: HostFs,
     pub scope: Scope,
     discovery: Discovery,
-    homes: OnceLock<Vec<Home>>,
+    /// The homes found, and what stopped the search for them from being complete.
+    homes: OnceLock<(Vec<Home>, Vec<ProbeError>)>,
     processes: OnceLock<Result<Vec<Process>, ProbeError>>,
     mcp: OnceLock<McpInventory>,
     openclaw: OnceLock<Vec<Result<JsonDoc, ConfigProblem>>>,
@@ -329,12 +330,29 @@ impl Facts {
         &self.discovery
     }
 
+    /// Whether the host root is the live host's `/` (where `/etc/passwd` and `/proc` always
+    /// exist), rather than a tree of files such as a mounted image or a fixture.
+    pub fn is_live_host(&self) -> bool {
+        self.fs.root_path() == Path::new("/")
+    }
+
     /// Users' homes: accounts in `/etc/passwd` with a login uid (0 or 1000+) and an
     /// existing home, plus `/root` and `/home/*`. In reduced mode, only the invoker's.
     pub fn homes(&self) -> &[Home] {
+        &self.discover_homes().0
+    }
+
+    /// Why the list of homes may be incomplete: `/etc/passwd` or `/home` could not be
+    /// read whole (on the live host, a missing `/etc/passwd` too). Every check that
+    /// judges something in homes errors while this is not empty (`checks::guard_discovery`).
+    pub fn home_gaps(&self) -> &[ProbeError] {
+        &self.discover_homes().1
+    }
+
+    fn discover_homes(&self) -> &(Vec<Home>, Vec<ProbeError>) {
         self.homes.get_or_init(|| {
             if self.scope.reduced {
-                return self
+                let homes = self
                     .scope
                     .home
                     .iter()
@@ -348,9 +366,16 @@ impl Facts {
                         path: h.clone(),
                     })
                     .collect();
+                return (homes, Vec::new());
             }
             let mut homes: Vec<Home> = Vec::new();
-            if let Ok(passwd) = self.fs.read_text(Path::new("/etc/passwd")) {
+            let mut gaps = Vec::new();
+            let passwd = self.fs.read_text(Path::new("/etc/passwd"));
+            match &passwd {
+                Err(e) if !e.is_not_found() || self.is_live_host() => gaps.push(e.clone()),
+                _ => {}
+            }
+            if let Ok(passwd) = passwd {
                 for line in passwd.lines() {
                     let f: Vec<&str> = line.split(':').collect();
                     if f.len() < 7 {
@@ -371,13 +396,14 @@ impl Facts {
                 }
             }
             let mut extra = vec![PathBuf::from("/root")];
-            if let Ok(l) = self.fs.list_dir(Path::new("/home")) {
-                extra.extend(
-                    l.entries
-                        .iter()
+            match self.fs.list_dir(Path::new("/home")) {
+                Ok(l) => extra.extend(
+                    l.iter()
                         .filter(|e| e.kind == Kind::Dir)
                         .map(|e| Path::new("/home").join(&e.name)),
-                );
+                ),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => gaps.push(e),
             }
             for path in extra {
                 if !homes.iter().any(|h| h.path == path) && self.is_dir(&path) {
@@ -394,7 +420,7 @@ impl Facts {
             }
             homes.sort_by(|a, b| a.path.cmp(&b.path));
             homes.dedup_by(|a, b| a.path == b.path);
-            homes
+            (homes, gaps)
         })
     }
 
@@ -418,6 +444,16 @@ impl Facts {
             })
             .as_ref()
             .map(Vec::as_slice)
+    }
+
+    /// Why the process list is unusable, where that hides processes: `/proc` could not
+    /// be listed or holds more than `limits.max_processes`; a missing `/proc` only on
+    /// the live host (a tree of files simply has no processes).
+    pub fn process_gap(&self) -> Option<&ProbeError> {
+        match self.processes() {
+            Err(e) if !e.is_not_found() || self.is_live_host() => Some(e),
+            _ => None,
+        }
     }
 
     /// Processes that are AI agents or MCP servers.

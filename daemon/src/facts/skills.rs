@@ -41,7 +41,7 @@ impl Facts {
         for root in self.skill_roots() {
             match self.fs.list_dir(&root) {
                 Ok(listing) => {
-                    for e in listing.entries {
+                    for e in listing {
                         let dir = root.join(&e.name);
                         let is_dir = match e.kind {
                             Kind::Dir => true,
@@ -91,7 +91,8 @@ impl Facts {
             for root in self.skill_roots() {
                 let walk = self.fs.walk(&root);
                 tree.errors.extend(walk.errors);
-                for (path, kind) in walk.files {
+                for (path, meta) in walk.files {
+                    let kind = meta.kind;
                     let data = if matches!(kind, Kind::File | Kind::Symlink) {
                         self.fs.read(&path).map(std::sync::Arc::new)
                     } else {

@@ -50,10 +50,22 @@ pub enum ProbeError {
         size: Option<u64>,
         cap: u64,
     },
+    #[error("{path}: not a directory")]
+    NotADirectory { path: String },
     #[error("{path}: not a regular file ({kind})")]
     NotRegular { path: String, kind: &'static str },
     #[error("{path}: not read, the assessment's {cap}-byte read budget is spent")]
     BudgetSpent { path: String, cap: u64 },
+    /// A directory with more entries than a listing may hold; nothing of it is used.
+    #[error("{path}: more than {cap} entries ({limit}); not used")]
+    TooManyEntries {
+        path: String,
+        cap: usize,
+        limit: &'static str,
+    },
+    /// A tree walk stopped here; what lies beyond was not inspected.
+    #[error("{path}: walk stopped, {reason}; the rest of the tree was not inspected")]
+    WalkCut { path: String, reason: String },
     #[error("{path}: {message}")]
     Io { path: String, message: String },
 }
@@ -174,6 +186,7 @@ pub struct HostFs {
     root_path: PathBuf,
     limits: Limits,
     bytes_read: AtomicU64,
+    walk_entries: AtomicU64,
     caps: Mutex<Vec<CapReached>>,
     /// Every path opened while tracing is on (`start_trace`), for the test that holds each
     /// check's declared `reads` to what it really reads.
@@ -195,6 +208,7 @@ impl HostFs {
             root_path: root.to_path_buf(),
             limits,
             bytes_read: AtomicU64::new(0),
+            walk_entries: AtomicU64::new(0),
             caps: Mutex::new(Vec::new()),
             tracing: AtomicBool::new(false),
             trace: Mutex::new(Vec::new()),
@@ -382,95 +396,220 @@ impl HostFs {
         Ok((data, truncated, meta.size))
     }
 
-    /// Lists a directory, sorted by name, at most `limits.max_dir_entries` entries.
-    pub fn list_dir(&self, path: &Path) -> ProbeResult<Listing> {
+    /// Lists a directory, sorted by name. A directory with more than
+    /// `limits.max_dir_entries` entries is an error ([`ProbeError::TooManyEntries`]), never
+    /// a partial listing: a caller cannot judge what it was not shown.
+    pub fn list_dir(&self, path: &Path) -> ProbeResult<Vec<Entry>> {
         self.list_dir_capped(path, self.limits.max_dir_entries as usize)
     }
 
     /// Lists a directory with an explicit entry cap (e.g. `/proc`, capped by process count).
-    pub fn list_dir_capped(&self, path: &Path, cap: usize) -> ProbeResult<Listing> {
+    pub fn list_dir_capped(&self, path: &Path, cap: usize) -> ProbeResult<Vec<Entry>> {
         let fd = self.open_in_root(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
-        let mut dir = nix::dir::Dir::from_fd(fd).map_err(|e| ProbeError::from_errno(path, e))?;
+        let at = fd.try_clone().map_err(|e| ProbeError::from_io(path, &e))?;
+        let dir = nix::dir::Dir::from_fd(fd).map_err(|e| ProbeError::from_errno(path, e))?;
         let mut entries = Vec::new();
-        let mut truncated = false;
-        for item in dir.iter() {
-            let item = item.map_err(|e| ProbeError::from_errno(path, e))?;
-            let name = item.file_name().to_bytes();
-            if name == b"." || name == b".." {
-                continue;
-            }
+        let complete = read_entries(dir, path, |name, kind| {
             if entries.len() == cap {
-                truncated = true;
-                break;
+                return false;
             }
-            let name = OsString::from(std::ffi::OsStr::from_bytes(name));
-            let kind = match item.file_type() {
-                Some(nix::dir::Type::File) => Kind::File,
-                Some(nix::dir::Type::Directory) => Kind::Dir,
-                Some(nix::dir::Type::Symlink) => Kind::Symlink,
-                Some(_) => Kind::Other,
-                None => self
-                    .symlink_metadata(&path.join(&name))
-                    .map_or(Kind::Other, |m| m.kind),
-            };
-            entries.push(Entry { name, kind });
-        }
-        if truncated {
+            entries.push((name.to_owned(), kind));
+            true
+        })?;
+        if !complete {
             self.note_cap(
                 path,
-                format!("more than {cap} entries; the rest were not inspected"),
+                format!("more than {cap} entries; the directory was not used"),
             );
+            return Err(ProbeError::TooManyEntries {
+                path: path.display().to_string(),
+                cap,
+                limit: "limits.max_dir_entries",
+            });
         }
+        let mut entries: Vec<Entry> = entries
+            .into_iter()
+            .map(|(name, kind)| {
+                // Some file systems do not say; ask.
+                let kind = kind.unwrap_or_else(|| {
+                    stat_at(at.as_fd(), &path.join(&name), &name).map_or(Kind::Other, |m| m.kind)
+                });
+                Entry { name, kind }
+            })
+            .collect();
         entries.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Listing { entries, truncated })
+        Ok(entries)
     }
 
-    /// Every regular file and symlink below `dir`, depth-first, sorted, never following
-    /// symlinks, at most `limits.max_depth` levels and `limits.max_dir_entries` entries per
-    /// directory. Unreadable subdirectories are returned as errors beside the files.
+    /// Every non-directory below `dir` (files, symlinks, devices), depth-first, sorted
+    /// by name, never following symlinks, each with its `lstat`.
+    ///
+    /// The walk opens each directory once, relative to its parent's descriptor
+    /// (`openat(O_NOFOLLOW)`), and stats each entry relative to it (`fstatat`), so no path
+    /// is resolved from the root twice. It is bounded by the assessment's entry budget
+    /// (`limits.max_walk_entries`, shared by every walk) and a depth guard
+    /// (`limits.max_depth`); reaching either, like an unreadable subdirectory, puts a
+    /// [`ProbeError`] in [`Walk::errors`] naming where it stopped, so a caller that
+    /// records the walk's errors can never pass on a tree it did not finish.
     pub fn walk(&self, dir: &Path) -> Walk {
         let mut walk = Walk::default();
-        self.walk_into(dir, 0, &mut walk);
+        match self.open_in_root(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY) {
+            Ok(fd) => self.walk_fd(fd, dir, 0, &mut walk),
+            // ENOTDIR reads as "not found" for a path through a file; a root that exists
+            // but is no directory is something else, and cannot be walked.
+            Err(e) if e.is_not_found() && self.metadata(dir).is_ok() => {
+                walk.errors.push(ProbeError::NotADirectory {
+                    path: dir.display().to_string(),
+                });
+            }
+            Err(e) => walk.errors.push(e),
+        }
         walk
     }
 
-    fn walk_into(&self, dir: &Path, depth: u32, walk: &mut Walk) {
-        let listing = match self.list_dir(dir) {
-            Ok(l) => l,
-            Err(e) => {
-                walk.errors.push(e);
-                return;
-            }
+    fn walk_fd(&self, fd: OwnedFd, path: &Path, depth: u32, walk: &mut Walk) {
+        // The directory stream is consumed by the listing; a second descriptor of the
+        // same directory serves the *at calls below.
+        let dir_fd = match fd.try_clone() {
+            Ok(fd) => fd,
+            Err(e) => return walk.errors.push(ProbeError::from_io(path, &e)),
         };
-        walk.truncated |= listing.truncated;
-        for entry in listing.entries {
-            let path = dir.join(&entry.name);
-            match entry.kind {
-                Kind::Dir if depth + 1 >= self.limits.max_depth => {
-                    walk.truncated = true;
-                    self.note_cap(
-                        &path,
-                        format!(
-                            "deeper than {} levels; not inspected",
-                            self.limits.max_depth
-                        ),
-                    );
+        let dir = match nix::dir::Dir::from_fd(fd) {
+            Ok(d) => d,
+            Err(e) => return walk.errors.push(ProbeError::from_errno(path, e)),
+        };
+        let budget = self.limits.max_walk_entries;
+        let mut names: Vec<OsString> = Vec::new();
+        let mut spent = false;
+        let listed = read_entries(dir, path, |name, _| {
+            if self.walk_entries.fetch_add(1, Ordering::Relaxed) >= budget {
+                spent = true;
+                return false;
+            }
+            names.push(name.to_owned());
+            true
+        });
+        if let Err(e) = listed {
+            return walk.errors.push(e);
+        }
+        if spent {
+            let reason = format!(
+                "the assessment's {budget}-entry walk budget (limits.max_walk_entries) is spent"
+            );
+            self.note_cap(path, reason.clone());
+            walk.errors.push(ProbeError::WalkCut {
+                path: path.display().to_string(),
+                reason,
+            });
+            return;
+        }
+        names.sort();
+        for name in names {
+            let child = path.join(&name);
+            let meta = match stat_at(dir_fd.as_fd(), &child, &name) {
+                Ok(m) => m,
+                // Removed while we walked: it is not there to judge.
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => {
+                    walk.errors.push(e);
+                    continue;
                 }
-                Kind::Dir => self.walk_into(&path, depth + 1, walk),
-                kind => walk.files.push((path, kind)),
+            };
+            if meta.kind != Kind::Dir {
+                walk.files.push((child, meta));
+                continue;
+            }
+            if depth + 1 >= self.limits.max_depth {
+                let reason = format!(
+                    "deeper than {} levels (limits.max_depth)",
+                    self.limits.max_depth
+                );
+                self.note_cap(&child, reason.clone());
+                walk.errors.push(ProbeError::WalkCut {
+                    path: child.display().to_string(),
+                    reason,
+                });
+                continue;
+            }
+            let flags = OFlag::O_RDONLY
+                | OFlag::O_DIRECTORY
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_CLOEXEC
+                | OFlag::O_NONBLOCK;
+            match nix::fcntl::openat(dir_fd.as_fd(), name.as_os_str(), flags, Mode::empty()) {
+                Ok(sub) => self.walk_fd(sub, &child, depth + 1, walk),
+                Err(Errno::ENOENT) => {}
+                Err(e) => walk.errors.push(ProbeError::from_errno(&child, e)),
             }
         }
     }
+
+    /// Entries spent by walks so far in this assessment.
+    pub fn walk_entries(&self) -> u64 {
+        self.walk_entries.load(Ordering::Relaxed)
+    }
+}
+
+/// Reads a directory stream, skipping `.` and `..`, handing each name and its kind (when
+/// the file system reports one) to `take` until it returns false. Returns whether every
+/// entry was taken.
+fn read_entries(
+    mut dir: nix::dir::Dir,
+    path: &Path,
+    mut take: impl FnMut(&std::ffi::OsStr, Option<Kind>) -> bool,
+) -> ProbeResult<bool> {
+    for item in dir.iter() {
+        let item = item.map_err(|e| ProbeError::from_errno(path, e))?;
+        let name = item.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let kind = match item.file_type() {
+            Some(nix::dir::Type::File) => Some(Kind::File),
+            Some(nix::dir::Type::Directory) => Some(Kind::Dir),
+            Some(nix::dir::Type::Symlink) => Some(Kind::Symlink),
+            Some(_) => Some(Kind::Other),
+            None => None,
+        };
+        if !take(std::ffi::OsStr::from_bytes(name), kind) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `lstat` of `name` in the directory `dir`; `path` is its host path, for errors.
+fn stat_at(
+    dir: std::os::fd::BorrowedFd<'_>,
+    path: &Path,
+    name: &std::ffi::OsStr,
+) -> ProbeResult<Meta> {
+    let st = nix::sys::stat::fstatat(dir, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(|e| ProbeError::from_errno(path, e))?;
+    let kind = match st.st_mode & nix::libc::S_IFMT {
+        nix::libc::S_IFDIR => Kind::Dir,
+        nix::libc::S_IFREG => Kind::File,
+        nix::libc::S_IFLNK => Kind::Symlink,
+        _ => Kind::Other,
+    };
+    Ok(Meta {
+        kind,
+        mode: st.st_mode & 0o7777,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        size: st.st_size as u64,
+        mtime: st.st_mtime,
+    })
 }
 
 /// The result of [`HostFs::walk`].
 #[derive(Debug, Default)]
 pub struct Walk {
-    /// Files, symlinks and other non-directories, with their kind.
-    pub files: Vec<(PathBuf, Kind)>,
+    /// Files, symlinks and other non-directories, with their `lstat`.
+    pub files: Vec<(PathBuf, Meta)>,
+    /// What could not be walked: the root itself (`NotFound` when it does not exist), an
+    /// unreadable subdirectory, or where a budget or the depth guard stopped the walk.
     pub errors: Vec<ProbeError>,
-    /// A depth or entry cap cut the walk short.
-    pub truncated: bool,
 }
 
 fn fstat(path: &Path, fd: OwnedFd) -> ProbeResult<Meta> {
@@ -600,21 +739,94 @@ mod tests {
     }
 
     #[test]
-    fn listings_are_sorted_capped_and_walks_bounded() {
+    fn an_overfull_directory_is_an_error_not_a_partial_listing() {
         let root = tempfile::tempdir().unwrap();
-        for n in ["d", "c", "b", "a"] {
+        for n in ["d", "c", "b"] {
             std::fs::write(root.path().join(n), "").unwrap();
         }
+        let fs = HostFs::open(root.path(), limits()).unwrap();
+        let names: Vec<String> = fs
+            .list_dir(Path::new("/"))
+            .unwrap()
+            .iter()
+            .map(Entry::name_lossy)
+            .collect();
+        assert_eq!(names, ["b", "c", "d"]);
+        std::fs::write(root.path().join("a"), "").unwrap();
+        let e = fs.list_dir(Path::new("/")).unwrap_err();
+        assert!(
+            matches!(e, ProbeError::TooManyEntries { cap: 3, .. }),
+            "{e}"
+        );
+        assert_eq!(fs.caps_reached().len(), 1);
+    }
+
+    #[test]
+    fn walks_visit_every_level_with_metadata_and_say_where_they_stopped() {
+        let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("deep/1/2/3/4")).unwrap();
         std::fs::write(root.path().join("deep/1/2/3/4/f"), "").unwrap();
-        std::fs::write(root.path().join("deep/1/f"), "").unwrap();
-        let fs = HostFs::open(root.path(), limits()).unwrap();
-        let l = fs.list_dir(Path::new("/")).unwrap();
-        assert!(l.truncated);
-        assert_eq!(l.entries.len(), 3);
+        std::fs::write(root.path().join("deep/1/f"), "x").unwrap();
+        symlink("/etc/passwd", root.path().join("deep/1/link")).unwrap();
+        // Wide directories are walked whole: the per-listing cap does not apply.
+        for i in 0..10 {
+            std::fs::write(root.path().join(format!("deep/w{i}")), "").unwrap();
+        }
+        let fs = HostFs::open(
+            root.path(),
+            Limits {
+                max_depth: 16,
+                ..limits()
+            },
+        )
+        .unwrap();
         let w = fs.walk(Path::new("/deep"));
-        assert_eq!(w.files, vec![(PathBuf::from("/deep/1/f"), Kind::File)]);
-        assert!(w.truncated);
+        assert!(w.errors.is_empty(), "{:?}", w.errors);
+        let names: Vec<_> = w.files.iter().map(|(p, m)| (p.clone(), m.kind)).collect();
+        assert_eq!(names.len(), 13);
+        assert!(names.contains(&(PathBuf::from("/deep/1/2/3/4/f"), Kind::File)));
+        assert!(names.contains(&(PathBuf::from("/deep/1/link"), Kind::Symlink)));
+        assert_eq!(
+            w.files
+                .iter()
+                .find(|(p, _)| p.ends_with("1/f"))
+                .unwrap()
+                .1
+                .size,
+            1
+        );
+
+        // The depth guard is an error naming the directory it did not enter.
+        let shallow = HostFs::open(root.path(), limits()).unwrap();
+        let w = shallow.walk(Path::new("/deep"));
+        assert!(
+            w.errors
+                .iter()
+                .any(|e| matches!(e, ProbeError::WalkCut { path, .. } if path == "/deep/1/2/3")),
+            "{:?}",
+            w.errors
+        );
+
+        // So is the entry budget.
+        let tight = HostFs::open(
+            root.path(),
+            Limits {
+                max_depth: 16,
+                max_walk_entries: 5,
+                ..limits()
+            },
+        )
+        .unwrap();
+        let w = tight.walk(Path::new("/deep"));
+        let e = w.errors.first().expect("the budget stops the walk");
+        assert!(e.to_string().contains("5-entry walk budget"), "{e}");
+        assert!(matches!(
+            HostFs::open(root.path(), limits())
+                .unwrap()
+                .walk(Path::new("/none"))
+                .errors[..],
+            [ProbeError::NotFound { .. }]
+        ));
     }
 
     #[test]

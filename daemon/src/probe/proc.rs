@@ -61,16 +61,24 @@ impl Process {
     }
 }
 
-/// All processes, sorted by pid. Fails only when `/proc` itself cannot be listed.
+/// All processes, sorted by pid. Fails when `/proc` cannot be listed, and when it holds
+/// more than `max` processes: a list that leaves some out would let a process hide
+/// behind enough harmless ones.
 pub fn list(fs: &HostFs, max: usize) -> ProbeResult<Vec<Process>> {
-    let listing = fs.list_dir_capped(Path::new("/proc"), max.saturating_mul(2).max(64))?;
+    // /proc holds a few dozen non-process entries beside the pids.
+    let listing = fs.list_dir_capped(Path::new("/proc"), max.saturating_add(256))?;
     let mut pids: Vec<u32> = listing
-        .entries
         .iter()
         .filter_map(|e| e.name.to_str()?.parse().ok())
         .collect();
+    if pids.len() > max {
+        return Err(ProbeError::TooManyEntries {
+            path: "/proc".into(),
+            cap: max,
+            limit: "limits.max_processes",
+        });
+    }
     pids.sort_unstable();
-    pids.truncate(max);
     let mut out = Vec::with_capacity(pids.len());
     for pid in pids {
         match read(fs, pid) {

@@ -27,7 +27,7 @@ pub fn socket_inodes(fs: &HostFs, pid: u32) -> ProbeResult<Vec<u64>> {
     let dir = PathBuf::from(format!("/proc/{pid}/fd"));
     let listing = fs.list_dir(&dir)?;
     let mut inodes = Vec::new();
-    for e in listing.entries.iter().filter(|e| e.kind == Kind::Symlink) {
+    for e in listing.iter().filter(|e| e.kind == Kind::Symlink) {
         // A descriptor closed between the listing and the read is normal churn.
         let Ok(target) = fs.read_link(&dir.join(&e.name)) else {
             continue;
