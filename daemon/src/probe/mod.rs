@@ -406,10 +406,9 @@ impl HostFs {
     /// Lists a directory with an explicit entry cap (e.g. `/proc`, capped by process count).
     pub fn list_dir_capped(&self, path: &Path, cap: usize) -> ProbeResult<Vec<Entry>> {
         let fd = self.open_in_root(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
-        let at = fd.try_clone().map_err(|e| ProbeError::from_io(path, &e))?;
-        let dir = nix::dir::Dir::from_fd(fd).map_err(|e| ProbeError::from_errno(path, e))?;
+        let mut dir = nix::dir::Dir::from_fd(fd).map_err(|e| ProbeError::from_errno(path, e))?;
         let mut entries = Vec::new();
-        let complete = read_entries(dir, path, |name, kind| {
+        let complete = read_entries(&mut dir, path, |name, kind| {
             if entries.len() == cap {
                 return false;
             }
@@ -432,7 +431,7 @@ impl HostFs {
             .map(|(name, kind)| {
                 // Some file systems do not say; ask.
                 let kind = kind.unwrap_or_else(|| {
-                    stat_at(at.as_fd(), &path.join(&name), &name).map_or(Kind::Other, |m| m.kind)
+                    stat_at(dir.as_fd(), &path.join(&name), &name).map_or(Kind::Other, |m| m.kind)
                 });
                 Entry { name, kind }
             })
@@ -468,25 +467,19 @@ impl HostFs {
     }
 
     fn walk_fd(&self, fd: OwnedFd, path: &Path, depth: u32, walk: &mut Walk) {
-        // The directory stream is consumed by the listing; a second descriptor of the
-        // same directory serves the *at calls below.
-        let dir_fd = match fd.try_clone() {
-            Ok(fd) => fd,
-            Err(e) => return walk.errors.push(ProbeError::from_io(path, &e)),
-        };
-        let dir = match nix::dir::Dir::from_fd(fd) {
+        let mut dir = match nix::dir::Dir::from_fd(fd) {
             Ok(d) => d,
             Err(e) => return walk.errors.push(ProbeError::from_errno(path, e)),
         };
         let budget = self.limits.max_walk_entries;
-        let mut names: Vec<OsString> = Vec::new();
+        let mut names: Vec<(OsString, Option<Kind>)> = Vec::new();
         let mut spent = false;
-        let listed = read_entries(dir, path, |name, _| {
+        let listed = read_entries(&mut dir, path, |name, kind| {
             if self.walk_entries.fetch_add(1, Ordering::Relaxed) >= budget {
                 spent = true;
                 return false;
             }
-            names.push(name.to_owned());
+            names.push((name.to_owned(), kind));
             true
         });
         if let Err(e) = listed {
@@ -503,21 +496,27 @@ impl HostFs {
             });
             return;
         }
-        names.sort();
-        for name in names {
+        names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // The listing is done; the stream's descriptor serves the *at calls.
+        let dir_fd = dir.as_fd();
+        for (name, kind) in names {
             let child = path.join(&name);
-            let meta = match stat_at(dir_fd.as_fd(), &child, &name) {
-                Ok(m) => m,
-                // Removed while we walked: it is not there to judge.
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => {
-                    walk.errors.push(e);
-                    continue;
+            // A directory needs no stat of its own: it is opened (never through a link)
+            // and walked; everything else is returned with its lstat.
+            if kind != Some(Kind::Dir) {
+                match stat_at(dir_fd, &child, &name) {
+                    Ok(m) if m.kind == Kind::Dir => {}
+                    Ok(m) => {
+                        walk.files.push((child, m));
+                        continue;
+                    }
+                    // Removed while we walked: it is not there to judge.
+                    Err(e) if e.is_not_found() => continue,
+                    Err(e) => {
+                        walk.errors.push(e);
+                        continue;
+                    }
                 }
-            };
-            if meta.kind != Kind::Dir {
-                walk.files.push((child, meta));
-                continue;
             }
             if depth + 1 >= self.limits.max_depth {
                 let reason = format!(
@@ -536,9 +535,15 @@ impl HostFs {
                 | OFlag::O_NOFOLLOW
                 | OFlag::O_CLOEXEC
                 | OFlag::O_NONBLOCK;
-            match nix::fcntl::openat(dir_fd.as_fd(), name.as_os_str(), flags, Mode::empty()) {
+            match nix::fcntl::openat(dir_fd, name.as_os_str(), flags, Mode::empty()) {
                 Ok(sub) => self.walk_fd(sub, &child, depth + 1, walk),
+                // Removed, or replaced by something else, while we walked.
                 Err(Errno::ENOENT) => {}
+                Err(Errno::ENOTDIR | Errno::ELOOP) => match stat_at(dir_fd, &child, &name) {
+                    Ok(m) => walk.files.push((child, m)),
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => walk.errors.push(e),
+                },
                 Err(e) => walk.errors.push(ProbeError::from_errno(&child, e)),
             }
         }
@@ -554,7 +559,7 @@ impl HostFs {
 /// the file system reports one) to `take` until it returns false. Returns whether every
 /// entry was taken.
 fn read_entries(
-    mut dir: nix::dir::Dir,
+    dir: &mut nix::dir::Dir,
     path: &Path,
     mut take: impl FnMut(&std::ffi::OsStr, Option<Kind>) -> bool,
 ) -> ProbeResult<bool> {
