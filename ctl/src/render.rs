@@ -129,6 +129,8 @@ pub fn events_json(e: &pb::EventCounters) -> Value {
         "watching": e.watching, "events": e.events, "targeted_runs": e.targeted_runs,
         "overflows": e.overflows, "lost_watches": e.lost_watches,
         "full_rescans": e.full_rescans, "process_runs": e.process_runs,
+        "process_events": e.process_events, "process_events_relevant": e.process_events_relevant,
+        "kernel_process_events": e.kernel_process_events,
     })
 }
 
@@ -145,8 +147,20 @@ pub fn stale_domains(p: &pb::Posture) -> Vec<&str> {
 pub fn events_line(e: &pb::EventCounters, any_stale: bool) -> String {
     let mut s = if e.watching {
         format!(
-            "events: watching; {} events, {} targeted re-checks, {} process re-checks, {} overflows, {} lost watches, {} full re-scans",
-            e.events, e.targeted_runs, e.process_runs, e.overflows, e.lost_watches, e.full_rescans
+            "events: watching; {} events, {} targeted re-checks, {} process re-checks ({} of {} process events relevant, {}), {} overflows, {} lost watches, {} full re-scans",
+            e.events,
+            e.targeted_runs,
+            e.process_runs,
+            e.process_events_relevant,
+            e.process_events,
+            if e.kernel_process_events {
+                "kernel connector"
+            } else {
+                "/proc poll"
+            },
+            e.overflows,
+            e.lost_watches,
+            e.full_rescans
         )
     } else {
         "events: not watching files (the schedule alone applies)".to_owned()

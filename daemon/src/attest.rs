@@ -15,7 +15,7 @@ use clawsec_proto::attestation::keyfiles::{self, KeyFileError};
 use clawsec_proto::attestation::{Attestation, HostIdentity, PostureSummary, PublicKey};
 use clawsec_proto::time::format_rfc3339;
 use p256::ecdsa::signature::Signer as _;
-use p256::ecdsa::{DerSignature, Signature, SigningKey};
+use p256::ecdsa::{Signature, SigningKey};
 use serde_json::{Value, json};
 
 use crate::posture::PostureDoc;
@@ -73,9 +73,15 @@ impl Signer {
         doc.alg = "ES256".into();
         doc.signature = String::new();
         let input = doc.signing_input().map_err(|e| e.to_string())?;
-        let sig: DerSignature = self.key.sign(&input);
-        doc.signature = STANDARD.encode(sig.as_bytes());
+        doc.signature = STANDARD.encode(self.sign_low_s(&input).to_der().as_bytes());
         Ok(doc)
+    }
+
+    /// ES256 in its low-S form, the only one verifiers accept (one document, one
+    /// encoding).
+    fn sign_low_s(&self, msg: &[u8]) -> Signature {
+        let sig: Signature = self.key.sign(msg);
+        sig.normalize_s().unwrap_or(sig)
     }
 
     /// JWS compact: the payload is the document without its `signature` member.
@@ -84,7 +90,7 @@ impl Signer {
         let payload = doc.signing_input().map_err(|e| e.to_string())?;
         let h = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default());
         let p = URL_SAFE_NO_PAD.encode(payload);
-        let sig: Signature = self.key.sign(format!("{h}.{p}").as_bytes());
+        let sig = self.sign_low_s(format!("{h}.{p}").as_bytes());
         Ok(format!(
             "{h}.{p}.{}",
             URL_SAFE_NO_PAD.encode(sig.to_bytes())
@@ -95,11 +101,11 @@ impl Signer {
     pub fn dsse(&self, doc: &Attestation) -> Result<Value, String> {
         let body = clawsec_proto::attestation::canonical::to_vec(&document::statement(doc))
             .map_err(|e| e.to_string())?;
-        let sig: DerSignature = self.key.sign(&document::pae(DSSE_PAYLOAD_TYPE, &body));
+        let sig = self.sign_low_s(&document::pae(DSSE_PAYLOAD_TYPE, &body));
         Ok(json!({
             "payloadType": DSSE_PAYLOAD_TYPE,
             "payload": STANDARD.encode(&body),
-            "signatures": [{ "keyid": self.public.kid(), "sig": STANDARD.encode(sig.as_bytes()) }],
+            "signatures": [{ "keyid": self.public.kid(), "sig": STANDARD.encode(sig.to_der().as_bytes()) }],
         }))
     }
 
@@ -193,6 +199,114 @@ mod tests {
             alg: String::new(),
             signature: String::new(),
         }
+    }
+
+    /// The same signature with `s` replaced by `n - s`: valid ECDSA, and exactly what
+    /// a malleability attack produces.
+    fn high_s(sig: &Signature) -> Signature {
+        let (r, s) = sig.split_scalars();
+        Signature::from_scalars(r, -*s).unwrap()
+    }
+
+    #[test]
+    fn signatures_are_low_s_and_high_s_twins_are_refused_in_every_form() {
+        use clawsec_proto::attestation::verify::is_low_s;
+        let signer = Signer::new(keyfiles::generate());
+        let keys = vec![signer.public().clone()];
+        let at = Policy::at(clawsec_proto::time::parse_rfc3339("2026-02-01T22:05:00Z").unwrap());
+        for seq in 0..16 {
+            // Different documents, so both halves of the S range would come up if
+            // signing did not normalize.
+            let signed = signer.sign(Attestation { seq, ..doc() }).unwrap();
+
+            let der = STANDARD.decode(&signed.signature).unwrap();
+            let sig = Signature::from_der(&der).unwrap();
+            assert!(is_low_s(&sig), "seq {seq}: signed with a high S");
+            let twin = Attestation {
+                signature: STANDARD.encode(high_s(&sig).to_der().as_bytes()),
+                ..signed.clone()
+            };
+            let v = verify(serde_json::to_string(&twin).unwrap().as_bytes(), &keys, &at).unwrap();
+            assert!(!v.valid(), "json high-S twin accepted");
+            assert!(
+                v.lines.iter().any(|l| l.text.contains("high S")),
+                "{:?}",
+                v.lines
+            );
+
+            let jws = signer.render(&signed, Format::Jws).unwrap();
+            let (head, sig) = jws.trim().rsplit_once('.').unwrap();
+            let sig = Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+            assert!(is_low_s(&sig));
+            let twin = format!("{head}.{}", URL_SAFE_NO_PAD.encode(high_s(&sig).to_bytes()));
+            assert!(
+                !verify(twin.as_bytes(), &keys, &at).unwrap().valid(),
+                "jws twin accepted"
+            );
+
+            let dsse: Value =
+                serde_json::from_str(&signer.render(&signed, Format::Dsse).unwrap()).unwrap();
+            let der = STANDARD
+                .decode(dsse["signatures"][0]["sig"].as_str().unwrap())
+                .unwrap();
+            let sig = Signature::from_der(&der).unwrap();
+            assert!(is_low_s(&sig));
+            let mut twin = dsse.clone();
+            twin["signatures"][0]["sig"] = STANDARD.encode(high_s(&sig).to_der().as_bytes()).into();
+            let v = verify(twin.to_string().as_bytes(), &keys, &at).unwrap();
+            assert!(!v.valid(), "dsse twin accepted");
+        }
+    }
+
+    #[test]
+    fn a_dsse_envelope_is_signed_only_when_every_signature_verifies() {
+        let signer = Signer::new(keyfiles::generate());
+        let keys = vec![signer.public().clone()];
+        let at = Policy::at(clawsec_proto::time::parse_rfc3339("2026-02-01T22:05:00Z").unwrap());
+        let signed = signer.sign(doc()).unwrap();
+        let dsse: Value =
+            serde_json::from_str(&signer.render(&signed, Format::Dsse).unwrap()).unwrap();
+        assert!(
+            verify(dsse.to_string().as_bytes(), &keys, &at)
+                .unwrap()
+                .valid()
+        );
+
+        // A bogus signature beside the genuine one.
+        let mut two = dsse.clone();
+        let genuine = two["signatures"][0].clone();
+        two["signatures"] =
+            json!([genuine, { "keyid": signer.public().kid(), "sig": "MEUCIQDeadbeef" }]);
+        assert!(
+            !verify(two.to_string().as_bytes(), &keys, &at)
+                .unwrap()
+                .valid()
+        );
+
+        // A signature of another key beside it.
+        let other = Signer::new(keyfiles::generate());
+        let foreign: Value = serde_json::from_str(
+            &other
+                .render(&other.sign(doc()).unwrap(), Format::Dsse)
+                .unwrap(),
+        )
+        .unwrap();
+        let mut mixed = dsse.clone();
+        mixed["signatures"] = json!([dsse["signatures"][0], foreign["signatures"][0]]);
+        assert!(
+            !verify(mixed.to_string().as_bytes(), &keys, &at)
+                .unwrap()
+                .valid()
+        );
+
+        // Members the format does not have are refused, not ignored.
+        let mut extra = dsse.clone();
+        extra["note"] = "trust me".into();
+        let e = verify(extra.to_string().as_bytes(), &keys, &at).unwrap_err();
+        assert!(e.to_string().contains("unexpected member \"note\""), "{e}");
+        let mut extra = dsse.clone();
+        extra["signatures"][0]["cert"] = "x".into();
+        assert!(verify(extra.to_string().as_bytes(), &keys, &at).is_err());
     }
 
     #[test]

@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::checks::{Check, Domain};
 use crate::config::Events as EventsConfig;
+use crate::probe::proc_connector::ProcEvent;
 use crate::probe::{HostFs, Kind};
 use crate::service::Service;
 
@@ -191,6 +192,11 @@ pub struct Counters {
     pub lost_watches: AtomicU64,
     pub full_rescans: AtomicU64,
     pub process_runs: AtomicU64,
+    /// Process starts and exits seen, and those that could change a verdict.
+    pub process_events: AtomicU64,
+    pub process_events_relevant: AtomicU64,
+    /// The kernel's process connector is in use.
+    pub kernel_process_events: AtomicBool,
 }
 
 /// The real path of a host path under `root`.
@@ -310,8 +316,11 @@ pub struct Prepared {
     last_proc: Option<ProcState>,
     cfg: EventsConfig,
     counters: Arc<Counters>,
-    /// Wakes when the kernel reports an exec or exit (live host, privileged only).
-    kernel_procs: Option<mpsc::Receiver<()>>,
+    /// The kernel's exec and exit events (live host, privileged only).
+    kernel_procs: Option<KernelEvents>,
+    /// Live processes that could change a verdict (`checks::process_matters`): only
+    /// their exits need a re-check.
+    mattering: BTreeSet<u32>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -342,26 +351,40 @@ pub fn prepare(service: &Service, cfg: EventsConfig, counters: Arc<Counters>) ->
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>(cfg.queue as usize);
     let overflowed = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&overflowed);
-    let mut watcher = match notify::recommended_watcher(move |res| {
-        // Never block the notify thread: a full queue is an overflow, answered by a rescan.
-        if tx.try_send(res).is_err() {
-            flag.store(true, Ordering::Relaxed);
-        }
-    }) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::error!(error = %e, "file events unavailable; relying on the schedule");
-            return None;
-        }
-    };
+    let mut watcher =
+        match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            // Opening and closing a file is not a change, and every process start opens
+            // files in watched directories (/etc/ld.so.cache): drop those here, so a build's
+            // thousands of process starts can neither fill the queue nor wake the loop.
+            if res
+                .as_ref()
+                .is_ok_and(|ev| matches!(ev.kind, EventKind::Access(_)))
+            {
+                return;
+            }
+            // Never block the notify thread: a full queue is an overflow, answered by a rescan.
+            if tx.try_send(res).is_err() {
+                flag.store(true, Ordering::Relaxed);
+            }
+        }) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(error = %e, "file events unavailable; relying on the schedule");
+                return None;
+            }
+        };
     let (plan, stand_ins) = rebuild(service, &mut watcher, &root, &counters);
     counters.watching.store(true, Ordering::Relaxed);
     let limits = service.config().config.limits.clone();
     let max_procs = service.config().config.limits.max_processes as usize * 2;
     let last_proc = proc_state(&root, &limits, max_procs);
     let kernel_procs = (root == Path::new("/"))
-        .then(kernel_process_events)
+        .then(|| kernel_process_events(Arc::clone(&counters)))
         .flatten();
+    counters
+        .kernel_process_events
+        .store(kernel_procs.is_some(), Ordering::Relaxed);
+    let mattering = mattering_processes(service, None);
     Some(Prepared {
         watcher,
         rx,
@@ -373,12 +396,89 @@ pub fn prepare(service: &Service, cfg: EventsConfig, counters: Arc<Counters>) ->
         cfg,
         counters,
         kernel_procs,
+        mattering,
     })
 }
 
-/// Follows the kernel's process connector on a thread of its own; each batch of exec or
-/// exit events becomes one wake-up (a one-slot channel coalesces the rest).
-fn kernel_process_events() -> Option<mpsc::Receiver<()>> {
+/// The kernel's process events, gathered by their thread into `changes` (so a storm
+/// never waits on the event loop, and nothing is dropped); `wake` says there are some.
+struct KernelEvents {
+    wake: mpsc::Receiver<()>,
+    changes: Arc<std::sync::Mutex<ProcChanges>>,
+}
+
+/// Most distinct pids one coalescing window holds before it is treated as lost (and
+/// every process is looked at again), so a storm cannot grow it without bound.
+const MAX_WINDOW_PIDS: usize = 65_536;
+
+/// Process starts and exits waiting to be judged.
+#[derive(Debug, Default)]
+struct ProcChanges {
+    started: BTreeSet<u32>,
+    exited: BTreeSet<u32>,
+    /// Some events were lost: every process must be looked at again.
+    lost: bool,
+}
+
+/// The processes among `pids` (all of them when `None`) that could change a verdict,
+/// read through a fresh reader. A pid that is gone by now is not among them: no check
+/// could see it either.
+fn mattering_processes(service: &Service, pids: Option<&BTreeSet<u32>>) -> BTreeSet<u32> {
+    let loaded = service.config();
+    let Ok(setup) = crate::cli::setup(&loaded, Some(&service.host_root()), service.catalog())
+    else {
+        return BTreeSet::new();
+    };
+    let f = &setup.facts;
+    let read: Vec<crate::probe::proc::Process> = match pids {
+        Some(pids) => pids
+            .iter()
+            .filter_map(|pid| crate::probe::proc::read(&f.fs, *pid).ok())
+            .collect(),
+        None => f.processes().map(<[_]>::to_vec).unwrap_or_default(),
+    };
+    read.iter()
+        .filter(|p| crate::checks::process_matters(f, p))
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// Judges the process changes of one coalescing window: how many of them could change
+/// a verdict (a started process that matters, the exit of one that mattered; lost
+/// events count as one). Keeps `mattering` current.
+fn judge(service: &Service, changes: ProcChanges, mattering: &mut BTreeSet<u32>) -> usize {
+    if changes.lost {
+        *mattering = mattering_processes(service, None);
+        return 1;
+    }
+    let mut relevant = 0;
+    for pid in &changes.exited {
+        relevant += usize::from(mattering.remove(pid));
+    }
+    // A process that started and exited within the window is gone: nothing to judge.
+    let started: BTreeSet<u32> = changes
+        .started
+        .difference(&changes.exited)
+        .copied()
+        .collect();
+    // One that mattered and ran a new program may no longer match what was judged.
+    let mut again = BTreeSet::new();
+    for pid in &started {
+        if mattering.remove(pid) {
+            again.insert(*pid);
+        }
+    }
+    if !started.is_empty() {
+        let new = mattering_processes(service, Some(&started));
+        relevant += new.union(&again).count();
+        mattering.extend(new);
+    }
+    relevant
+}
+
+/// Follows the kernel's process connector on a thread of its own, gathering exec and
+/// exit events into one window the event loop takes and judges.
+fn kernel_process_events(counters: Arc<Counters>) -> Option<KernelEvents> {
     let connector = match crate::probe::proc_connector::Connector::open() {
         Ok(c) => c,
         Err(e) => {
@@ -386,15 +486,34 @@ fn kernel_process_events() -> Option<mpsc::Receiver<()>> {
             return None;
         }
     };
-    let (tx, rx) = mpsc::channel(1);
+    let (tx, wake) = mpsc::channel(1);
+    let changes = Arc::new(std::sync::Mutex::new(ProcChanges::default()));
+    let window = Arc::clone(&changes);
     let spawned = std::thread::Builder::new()
         .name("proc-events".into())
         .spawn(move || {
-            let mut buf = vec![0u8; 16 * 1024];
+            let mut buf = vec![0u8; 64 * 1024];
             loop {
                 match connector.next(&mut buf) {
                     Ok(events) if events.is_empty() => {}
-                    Ok(_) => {
+                    Ok(events) => {
+                        counters
+                            .process_events
+                            .fetch_add(events.len() as u64, Ordering::Relaxed);
+                        if let Ok(mut w) = window.lock() {
+                            for ev in events {
+                                match ev {
+                                    ProcEvent::Exec(pid) => w.started.insert(pid),
+                                    ProcEvent::Exit(pid) => w.exited.insert(pid),
+                                };
+                            }
+                            if w.started.len() + w.exited.len() > MAX_WINDOW_PIDS {
+                                *w = ProcChanges {
+                                    lost: true,
+                                    ..ProcChanges::default()
+                                };
+                            }
+                        }
                         if let Err(mpsc::error::TrySendError::Closed(())) = tx.try_send(()) {
                             return;
                         }
@@ -409,9 +528,50 @@ fn kernel_process_events() -> Option<mpsc::Receiver<()>> {
     match spawned {
         Ok(_) => {
             tracing::info!("following the kernel's process events");
-            Some(rx)
+            Some(KernelEvents { wake, changes })
         }
         Err(_) => None,
+    }
+}
+
+/// How often the event loop says, at INFO, what it has done since it last said so.
+const SUMMARY_EVERY: Duration = Duration::from_secs(600);
+
+/// The counters a summary line reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Activity {
+    events: u64,
+    process_events: u64,
+    relevant: u64,
+    targeted: u64,
+    process_runs: u64,
+    rescans: u64,
+}
+
+impl Activity {
+    fn of(c: &Counters) -> Activity {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Activity {
+            events: get(&c.events),
+            process_events: get(&c.process_events),
+            relevant: get(&c.process_events_relevant),
+            targeted: get(&c.targeted_runs),
+            process_runs: get(&c.process_runs),
+            rescans: get(&c.full_rescans),
+        }
+    }
+
+    fn log_since(&self, before: &Activity) {
+        tracing::info!(
+            file_events = self.events - before.events,
+            process_events = self.process_events - before.process_events,
+            relevant_process_changes = self.relevant - before.relevant,
+            file_rechecks = self.targeted - before.targeted,
+            process_rechecks = self.process_runs - before.process_runs,
+            full_rescans = self.rescans - before.rescans,
+            minutes = SUMMARY_EVERY.as_secs() / 60,
+            "event activity since the last summary"
+        );
     }
 }
 
@@ -436,6 +596,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
         cfg,
         counters,
         mut kernel_procs,
+        mut mattering,
     } = prepared;
     let root = service.host_root();
     let state_dir = service.state_dir().to_path_buf();
@@ -452,6 +613,21 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
     let mut not_before = tokio::time::Instant::now();
     let mut rescan_due = false;
     let mut pending_domains: Vec<Domain> = Vec::new();
+    // Process starts and exits are judged once per coalescing window: most of what
+    // agents spawn (compilers, test runners) is gone by then and cannot change a verdict.
+    let proc_checks: BTreeSet<&'static str> = service
+        .catalog()
+        .iter()
+        .filter(|c| c.reads().iter().any(|r| r.contains("<pid>")))
+        .map(|c| c.id)
+        .collect();
+    let mut changes = ProcChanges::default();
+    let mut decide_at: Option<tokio::time::Instant> = None;
+    // Checks pending because of a file change, and because of a process change.
+    let (mut file_pending, mut proc_pending) = (false, false);
+    let mut summary = tokio::time::interval(SUMMARY_EVERY);
+    summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_summary = Activity::of(&counters);
     loop {
         let mut checks: BTreeSet<&'static str> = BTreeSet::new();
         let mut rescan = false;
@@ -519,19 +695,62 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
             _ = tokio::time::sleep_until(not_before), if !pending.is_empty() || rescan_due || !pending_domains.is_empty() => {}
             Some(()) = async {
                 match kernel_procs.as_mut() {
-                    Some(rx) => rx.recv().await,
+                    Some(k) => k.wake.recv().await,
                     None => std::future::pending().await,
                 }
             } => {
-                domains.extend([Domain::Incident, Domain::Physical]);
+                if let Some(w) = kernel_procs.as_ref().and_then(|k| k.changes.lock().ok().map(|mut w| std::mem::take(&mut *w))) {
+                    changes.started.extend(w.started);
+                    changes.exited.extend(w.exited);
+                    changes.lost |= w.lost;
+                }
+                decide_at.get_or_insert_with(|| tokio::time::Instant::now() + quiet);
+            }
+            _ = async {
+                match decide_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                decide_at = None;
+                let window = std::mem::take(&mut changes);
+                let service = Arc::clone(&service);
+                let mut known = std::mem::take(&mut mattering);
+                let (relevant, known) = tokio::task::spawn_blocking(move || {
+                    let relevant = judge(&service, window, &mut known);
+                    (relevant, known)
+                })
+                .await
+                .unwrap_or((1, BTreeSet::new()));
+                mattering = known;
+                if relevant > 0 {
+                    counters.process_events_relevant.fetch_add(relevant as u64, Ordering::Relaxed);
+                    pending.extend(proc_checks.iter().copied());
+                    proc_pending = true;
+                }
+            }
+            _ = summary.tick() => {
+                let now = Activity::of(&counters);
+                if now != last_summary {
+                    now.log_since(&last_summary);
+                    last_summary = now;
+                }
+                continue;
             }
             _ = poll.tick() => {
                 let now = proc_state(&root, &limits, max_procs);
                 if let (Some(before), Some(after)) = (&last_proc, &now) {
-                    // New processes may be threats; vanished ones may have been (an
-                    // exited reverse shell must stop failing the posture).
-                    if after.pids != before.pids {
-                        domains.extend([Domain::Incident, Domain::Physical]);
+                    // Without the kernel's events, the poll is how processes are seen:
+                    // new ones may be threats, vanished ones may have been (an exited
+                    // reverse shell must stop failing the posture). Both are judged
+                    // like the kernel's events.
+                    if kernel_procs.is_none() && after.pids != before.pids {
+                        let started: BTreeSet<u32> = after.pids.difference(&before.pids).copied().collect();
+                        let exited: BTreeSet<u32> = before.pids.difference(&after.pids).copied().collect();
+                        counters.process_events.fetch_add((started.len() + exited.len()) as u64, Ordering::Relaxed);
+                        changes.started.extend(started);
+                        changes.exited.extend(exited);
+                        decide_at.get_or_insert_with(tokio::time::Instant::now);
                     }
                     if after.listeners != before.listeners {
                         domains.push(Domain::Network);
@@ -594,16 +813,29 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                 continue;
             }
         }
+        file_pending |= !checks.is_empty();
         pending.extend(checks);
         if !pending.is_empty() && tokio::time::Instant::now() >= not_before {
             let checks = std::mem::take(&mut pending);
-            counters.targeted_runs.fetch_add(1, Ordering::Relaxed);
+            if std::mem::take(&mut file_pending) {
+                counters.targeted_runs.fetch_add(1, Ordering::Relaxed);
+            }
+            let after_process = std::mem::take(&mut proc_pending);
+            if after_process {
+                counters.process_runs.fetch_add(1, Ordering::Relaxed);
+            }
             let started = tokio::time::Instant::now();
             let result = service.run_checks(checks.clone()).await;
             not_before = tokio::time::Instant::now() + started.elapsed();
+            if after_process && let Some(now) = proc_state(&root, &limits, max_procs) {
+                // What this run saw is the new baseline for the poll.
+                last_proc = Some(now);
+            }
+            // Per-run lines are for debugging; posture changes and the periodic
+            // summary are what a person reads.
             match result {
                 Ok(s) => {
-                    tracing::info!(checks = ?checks, tier = s.posture.trust_tier.id(), score = s.posture.overall_score, seq = s.attestation.seq, "re-checked after a file change")
+                    tracing::debug!(checks = ?checks, tier = s.posture.trust_tier.id(), score = s.posture.overall_score, seq = s.attestation.seq, "re-checked after a change")
                 }
                 Err(e) => tracing::error!(error = %e, "re-check failed"),
             }
@@ -613,7 +845,7 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
             let mut domains = std::mem::take(&mut pending_domains);
             domains.sort();
             domains.dedup();
-            counters.process_runs.fetch_add(1, Ordering::Relaxed);
+            counters.targeted_runs.fetch_add(1, Ordering::Relaxed);
             let started = tokio::time::Instant::now();
             let result = service.run_on_event(domains.clone()).await;
             not_before = tokio::time::Instant::now() + started.elapsed();
@@ -622,11 +854,11 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                 last_proc = Some(now);
             }
             match result {
-                Ok(s) => tracing::info!(
+                Ok(s) => tracing::debug!(
                     domains = ?domains.iter().map(|d| d.id()).collect::<Vec<_>>(),
                     tier = s.posture.trust_tier.id(),
                     seq = s.attestation.seq,
-                    "re-checked after a process change"
+                    "re-checked after a listener change"
                 ),
                 Err(e) => tracing::error!(error = %e, "re-check failed"),
             }

@@ -203,6 +203,16 @@ fn a_jws_from_an_independent_jose_library_verifies_and_breaks_on_any_change() {
     assert_eq!(code, 0, "{msg}");
     assert!(msg.contains("ES256 signature is valid"), "{msg}");
 
+    // Its high-S twin is valid ECDSA too, and refused: one document, one encoding.
+    let (code, msg) = env.verify(&[
+        "--file",
+        env.path("independent.jws.high-s").to_str().unwrap(),
+        "--key",
+        env.keys("attestation.jwk").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{msg}");
+    assert!(msg.contains("high S value"), "{msg}");
+
     // Flip one character in each part in turn: every change is refused.
     let token = std::fs::read_to_string(&jws).unwrap();
     let parts: Vec<&str> = token.trim().split('.').collect();

@@ -161,6 +161,9 @@ fn counters(c: &crate::events::Counters) -> pb::EventCounters {
         lost_watches: c.lost_watches.load(Relaxed),
         full_rescans: c.full_rescans.load(Relaxed),
         process_runs: c.process_runs.load(Relaxed),
+        process_events: c.process_events.load(Relaxed),
+        process_events_relevant: c.process_events_relevant.load(Relaxed),
+        kernel_process_events: c.kernel_process_events.load(Relaxed),
     }
 }
 

@@ -387,6 +387,24 @@ fn no_miners(f: &Facts) -> Outcome {
     out.finish("no processes are visible")
 }
 
+/// Whether an incident check would flag this process: a reverse shell or miner command
+/// line, an executable in a temp directory or deleted, or an agent run with approvals
+/// off. The same patterns the checks use, so an event and a run agree.
+pub(crate) fn flags_process(p: &crate::probe::proc::Process) -> bool {
+    let cmd = p.command();
+    let exe = p
+        .exe
+        .clone()
+        .or_else(|| p.cmdline.first().filter(|a| a.starts_with('/')).cloned());
+    let miner_haystack = format!("{cmd}\n{}\n{}", p.name, p.exe.as_deref().unwrap_or(""));
+    REVERSE_SHELL.iter().any(|(_, re)| re.is_match(&cmd))
+        || MINERS
+            .iter()
+            .any(|(_, re)| miner_haystack.lines().any(|l| re.is_match(l)))
+        || exe.as_deref().and_then(suspicious_exe).is_some()
+        || approval_flag(&p.cmdline).is_some()
+}
+
 /// Command-line flags that switch an agent's approvals off.
 const NO_APPROVAL_FLAGS: &[&str] = &[
     "--dangerously-skip-permissions",

@@ -302,6 +302,16 @@ pub fn processes_or_outcome(f: &Facts) -> Result<Vec<&crate::probe::proc::Proces
     }
 }
 
+/// Whether a process could change the verdict of a check that judges processes (the
+/// checks whose `reads` name `<pid>`): an agent or MCP server (the physical, secrets,
+/// network and code checks look only at those), one the incident checks would flag, or
+/// auditd (LOG-002). Anything else — the compilers, test runners and package installers
+/// agents spawn all day — cannot change any verdict, so its start or exit needs no
+/// re-check.
+pub fn process_matters(f: &Facts, p: &crate::probe::proc::Process) -> bool {
+    f.is_agent(p) || incident::flags_process(p) || p.name == "auditd" || p.program() == "auditd"
+}
+
 /// Fails a check closed on incomplete discovery. A check that judges something in users'
 /// homes (a `~` or `<workspace>` read), in the account files (`/etc/passwd`,
 /// `/etc/group`) or in processes (`<pid>`) cannot pass, nor be not applicable, when that

@@ -19,7 +19,7 @@ const CN_MSG_HDR: usize = 20;
 const PROC_EVENT_EXEC: u32 = 0x0000_0002;
 const PROC_EVENT_EXIT: u32 = 0x8000_0000;
 
-/// A process started a new program, or exited.
+/// A process (a thread group, not a thread) started a new program, or exited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcEvent {
     Exec(u32),
@@ -71,7 +71,7 @@ impl Connector {
             Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => return Ok(Vec::new()),
             Err(e) => return Err(io::Error::from(e)),
         };
-        Ok(parse(&buf[..n]))
+        Ok(parse(&buf[..n], std::process::id()))
     }
 }
 
@@ -100,8 +100,11 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
         .map(|s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-/// Exec and exit events in a datagram of netlink messages; anything else is skipped.
-fn parse(buf: &[u8]) -> Vec<ProcEvent> {
+/// Exec and exit events of processes other than `own` (the daemon's own thread group)
+/// in a datagram of netlink messages. Threads are not processes: a thread's exit (its
+/// pid is not its thread group id) is skipped, and forks and clones are never reported,
+/// so the daemon's own worker threads can never look like process activity.
+fn parse(buf: &[u8], own: u32) -> Vec<ProcEvent> {
     let mut out = Vec::new();
     let mut at = 0;
     while let Some(len) = u32_at(buf, at).map(|l| l as usize) {
@@ -109,11 +112,13 @@ fn parse(buf: &[u8]) -> Vec<ProcEvent> {
             break;
         }
         let ev = at + NLMSG_HDR + CN_MSG_HDR;
-        // proc_event: what (4), cpu (4), timestamp (8), then the event's data, whose first
-        // field is the pid for both exec and exit.
-        match (u32_at(buf, ev), u32_at(buf, ev + 16)) {
-            (Some(PROC_EVENT_EXEC), Some(pid)) => out.push(ProcEvent::Exec(pid)),
-            (Some(PROC_EVENT_EXIT), Some(pid)) => out.push(ProcEvent::Exit(pid)),
+        // proc_event: what (4), cpu (4), timestamp (8), then the event's data, which
+        // starts with the pid (thread id) and the tgid (process id) for exec and exit.
+        let (what, pid, tgid) = (u32_at(buf, ev), u32_at(buf, ev + 16), u32_at(buf, ev + 20));
+        match (what, pid, tgid) {
+            (_, Some(pid), Some(tgid)) if pid != tgid || tgid == own => {}
+            (Some(PROC_EVENT_EXEC), Some(pid), Some(_)) => out.push(ProcEvent::Exec(pid)),
+            (Some(PROC_EVENT_EXIT), Some(pid), Some(_)) => out.push(ProcEvent::Exit(pid)),
             _ => {}
         }
         at += (len + 3) & !3;
@@ -125,29 +130,69 @@ fn parse(buf: &[u8]) -> Vec<ProcEvent> {
 mod tests {
     use super::*;
 
-    fn message(what: u32, pid: u32) -> Vec<u8> {
+    fn message(what: u32, pid: u32, tgid: u32) -> Vec<u8> {
         let mut m = vec![0u8; NLMSG_HDR + CN_MSG_HDR + 16 + 8];
         let len = m.len() as u32;
         m[0..4].copy_from_slice(&len.to_ne_bytes());
         let ev = NLMSG_HDR + CN_MSG_HDR;
         m[ev..ev + 4].copy_from_slice(&what.to_ne_bytes());
         m[ev + 16..ev + 20].copy_from_slice(&pid.to_ne_bytes());
+        m[ev + 20..ev + 24].copy_from_slice(&tgid.to_ne_bytes());
         m
     }
 
     #[test]
     fn parses_exec_and_exit_and_skips_the_rest() {
-        let mut buf = message(PROC_EVENT_EXEC, 4242);
-        buf.extend(message(PROC_EVENT_EXIT, 4243));
-        buf.extend(message(0x1, 7)); // fork: not an exec
+        let own = 500;
+        let mut buf = message(PROC_EVENT_EXEC, 4242, 4242);
+        buf.extend(message(PROC_EVENT_EXIT, 4243, 4243));
+        buf.extend(message(0x1, 7, 7)); // fork: not an exec
+        buf.extend(message(PROC_EVENT_EXIT, 4250, 4242)); // a thread of 4242
+        buf.extend(message(PROC_EVENT_EXIT, own, own)); // ourselves
+        buf.extend(message(PROC_EVENT_EXIT, 501, own)); // one of our threads
         assert_eq!(
-            parse(&buf),
+            parse(&buf, own),
             vec![ProcEvent::Exec(4242), ProcEvent::Exit(4243)]
         );
         assert!(
-            parse(&buf[..10]).is_empty(),
+            parse(&buf[..10], own).is_empty(),
             "a truncated datagram yields nothing"
         );
+    }
+
+    #[test]
+    fn our_own_threads_are_never_reported_when_privileged() {
+        let Ok(c) = Connector::open() else {
+            eprintln!("skipped: the process connector needs CAP_NET_ADMIN");
+            return;
+        };
+        c.set_timeout(std::time::Duration::from_millis(100))
+            .unwrap();
+        let mut ours: Vec<u32> = (0..20)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    // "<pid>/task/<tid>"
+                    let link = std::fs::read_link("/proc/thread-self").unwrap();
+                    link.file_name()
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .parse::<u32>()
+                        .unwrap()
+                })
+                .join()
+                .unwrap()
+            })
+            .collect();
+        ours.push(std::process::id());
+        let mut buf = vec![0u8; 8192];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        while std::time::Instant::now() < deadline {
+            for ev in c.next(&mut buf).unwrap() {
+                let (ProcEvent::Exec(p) | ProcEvent::Exit(p)) = ev;
+                assert!(!ours.contains(&p), "our own thread reported: {ev:?}");
+            }
+        }
     }
 
     #[test]

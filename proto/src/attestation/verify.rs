@@ -141,6 +141,14 @@ fn select_key<'k>(keys: &'k [PublicKey], key_id: &str, lines: &mut Lines) -> Opt
     }
 }
 
+/// Whether a signature is in the low-S form ClawSec signs. ECDSA accepts both `s` and
+/// `n - s` for the same message, so without this rule one signed document would have
+/// two valid encodings, and two different digests for the same chain link.
+pub fn is_low_s(sig: &Signature) -> bool {
+    use p256::elliptic_curve::scalar::IsHigh;
+    !bool::from(sig.s().is_high())
+}
+
 fn check_signature(key: Option<&PublicKey>, msg: &[u8], sig: Option<Signature>, lines: &mut Lines) {
     let (Some(key), Some(sig)) = (key, sig) else {
         lines.check(
@@ -150,6 +158,14 @@ fn check_signature(key: Option<&PublicKey>, msg: &[u8], sig: Option<Signature>, 
         );
         return;
     };
+    if !is_low_s(&sig) {
+        lines.check(
+            false,
+            "",
+            "signature has a high S value (the malleable second encoding); refused",
+        );
+        return;
+    }
     let ok = key.verifying_key().verify(msg, &sig).is_ok();
     lines.1 = ok;
     lines.check(
@@ -337,13 +353,26 @@ fn dsse_signature(raw: &[u8]) -> Option<Signature> {
     }
 }
 
-/// Verifies a DSSE envelope's signatures over PAE(type, body); returns the payload type
-/// and body when at least one signature verifies with one of the keys.
+/// Verifies a DSSE envelope's signatures over PAE(type, body); returns the payload type,
+/// the body, and the key that signed it. The policy is strict: the envelope holds only
+/// `payloadType`, `payload` and `signatures`, each signature only `sig` and `keyid`, and
+/// *every* signature must be a low-S signature that verifies with one of the keys; one
+/// bogus or malleated signature beside a genuine one makes the whole envelope unsigned
+/// (`None`), so nothing unverified can ride along.
 pub fn verify_dsse_envelope(
     envelope: &Value,
     keys: &[PublicKey],
 ) -> Result<(String, Vec<u8>, Option<String>), Unusable> {
     let bad = |m: &str| Unusable::Malformed(format!("DSSE envelope: {m}"));
+    let members = envelope
+        .as_object()
+        .ok_or_else(|| bad("not a JSON object"))?;
+    if let Some(extra) = members
+        .keys()
+        .find(|k| !["payloadType", "payload", "signatures"].contains(&k.as_str()))
+    {
+        return Err(bad(&format!("unexpected member {extra:?}")));
+    }
     let payload_type = envelope
         .get("payloadType")
         .and_then(Value::as_str)
@@ -357,17 +386,39 @@ pub fn verify_dsse_envelope(
         .get("signatures")
         .and_then(Value::as_array)
         .ok_or_else(|| bad("no signatures"))?;
+    if sigs.is_empty() {
+        return Err(bad("no signatures"));
+    }
     let msg = document::pae(payload_type, &body);
-    let verified_by = sigs.iter().find_map(|s| {
-        let sig = s
+    let mut signers = Vec::new();
+    for (i, s) in sigs.iter().enumerate() {
+        let entry = s
+            .as_object()
+            .ok_or_else(|| bad(&format!("signature {i} is not an object")))?;
+        if let Some(extra) = entry
+            .keys()
+            .find(|k| !["sig", "keyid"].contains(&k.as_str()))
+        {
+            return Err(bad(&format!(
+                "signature {i} has unexpected member {extra:?}"
+            )));
+        }
+        let signer = s
             .get("sig")
             .and_then(Value::as_str)
             .and_then(dsse_b64)
-            .and_then(|r| dsse_signature(&r))?;
-        keys.iter()
-            .find(|k| k.verifying_key().verify(&msg, &sig).is_ok())
-            .map(|k| k.kid().to_owned())
-    });
+            .and_then(|r| dsse_signature(&r))
+            .filter(is_low_s)
+            .and_then(|sig| {
+                keys.iter()
+                    .find(|k| k.verifying_key().verify(&msg, &sig).is_ok())
+            });
+        signers.push(signer.map(|k| k.kid().to_owned()));
+    }
+    let verified_by = signers
+        .into_iter()
+        .collect::<Option<Vec<String>>>()
+        .and_then(|all| all.into_iter().next());
     Ok((payload_type.to_owned(), body, verified_by))
 }
 
