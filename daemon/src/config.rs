@@ -142,7 +142,9 @@ pub struct Events {
     /// Quiet period that ends a burst of file events, in milliseconds (a burst is cut
     /// after ten times this).
     pub debounce_ms: u64,
-    /// How often `/proc` is compared for new processes and listening sockets, in ms.
+    /// How often `/proc` is compared for new processes and listening sockets, in ms
+    /// (ten times less often for listeners alone, when the kernel's process events are
+    /// followed).
     pub proc_poll_ms: u64,
     /// Most file events queued; more is an overflow, answered by a full re-scan.
     pub queue: u32,
@@ -175,6 +177,10 @@ pub struct Schedule {
     pub social: u64,
     pub incident: u64,
     pub splay_percent: u32,
+    /// Checks that walk whole homes and temp trees (`checks::TREE_WALKS`) run on their
+    /// domain's schedule at most this often, in seconds; `Assess`, a full re-scan and a
+    /// reload run them at once.
+    pub tree_walks: u64,
 }
 
 impl Default for Schedule {
@@ -190,6 +196,7 @@ impl Default for Schedule {
             social: 300,
             incident: 30,
             splay_percent: 10,
+            tree_walks: 900,
         }
     }
 }
@@ -426,6 +433,15 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path}: not a regular file ({kind}); a config must be a regular file")]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("{path}: {size} bytes is larger than a config may be ({cap} bytes)")]
+    TooLarge { path: PathBuf, size: u64, cap: u64 },
+    #[error("{path}: not UTF-8 text; is this a config file?")]
+    NotText { path: PathBuf },
+    /// Every problem `validate` found, one per line.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<ConfigError>),
     #[error("{path}:{line}:{column}: {key}: {message}")]
     Invalid {
         path: String,
@@ -492,10 +508,7 @@ pub fn load(explicit: Option<&Path>, known_checks: &[&str]) -> Result<Loaded, Co
             dev_mode,
         });
     };
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let text = read_config(&path)?;
     let config = parse(&text, &path.display().to_string(), known_checks)?;
     Ok(Loaded {
         config,
@@ -505,28 +518,102 @@ pub fn load(explicit: Option<&Path>, known_checks: &[&str]) -> Result<Loaded, Co
     })
 }
 
+/// Largest config file read, in bytes: far more than any real config, and small enough
+/// that a path pointing at `/dev/zero` or a huge file cannot grow the daemon.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads a config file, refusing at once (without blocking) anything that is not a
+/// regular file of text under [`MAX_CONFIG_BYTES`]: a FIFO would wedge a reload, a
+/// device would never end.
+pub fn read_config(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let read_err = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    // O_NONBLOCK: opening a FIFO must not wait for a writer.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOCTTY).bits())
+        .open(path)
+        .map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
+    let t = meta.file_type();
+    if !t.is_file() {
+        let kind = if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else {
+            "a socket or special file"
+        };
+        return Err(ConfigError::NotRegular {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    let too_large = |size| ConfigError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        cap: MAX_CONFIG_BYTES,
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|_| ConfigError::NotText {
+        path: path.to_path_buf(),
+    })
+}
+
 /// Parses and validates config text. `origin` names the file in errors.
 pub fn parse(text: &str, origin: &str, known_checks: &[&str]) -> Result<Config, ConfigError> {
     let config: Config = toml::from_str(text).map_err(|e| {
         let offset = e.span().map(|s| s.start).unwrap_or(0);
         let (line, column) = line_col(text, offset);
-        let key = key_at(text, offset).unwrap_or_else(|| "(document)".into());
+        // The text may not be a config at all (a path pointing at /etc/shadow): name
+        // only something shaped like a config key, and never quote the text itself.
+        let key = key_at(text, offset)
+            .filter(|k| looks_like_key(k))
+            .unwrap_or_else(|| "(document)".into());
         ConfigError::Invalid {
             path: origin.into(),
             line,
             column,
             key,
-            message: first_line(e.message()),
+            message: crate::secrets::redact(&first_line(e.message()))
+                .chars()
+                .take(200)
+                .collect(),
         }
     })?;
-    config.validate(known_checks).map_err(|v| {
-        let (line, column) = locate_key(text, &v.key);
-        ConfigError::Invalid {
-            path: origin.into(),
-            line,
-            column,
-            key: v.key,
-            message: v.message,
+    config.validate(known_checks).map_err(|all| {
+        let mut errors: Vec<ConfigError> = all
+            .into_iter()
+            .map(|v| {
+                let (line, column) = locate_key(text, &v.key);
+                ConfigError::Invalid {
+                    path: origin.into(),
+                    line,
+                    column,
+                    key: v.key,
+                    message: v.message,
+                }
+            })
+            .collect();
+        if errors.len() == 1 {
+            errors.remove(0)
+        } else {
+            ConfigError::Several(errors)
         }
     })?;
     Ok(config)
@@ -542,74 +629,96 @@ pub struct Invalid {
 impl Config {
     /// Rejects values that parse but cannot work. `known_checks` are the catalogue's ids,
     /// so a waiver for a misspelt check is an error rather than a silent no-op.
-    pub fn validate(&self, known_checks: &[&str]) -> Result<(), Invalid> {
-        let bad = |key: &str, message: String| {
-            Err(Invalid {
+    pub fn validate(&self, known_checks: &[&str]) -> Result<(), Vec<Invalid>> {
+        let mut errors: Vec<Invalid> = Vec::new();
+        let mut bad = |key: &str, message: String| {
+            errors.push(Invalid {
                 key: key.into(),
                 message,
             })
         };
         if !self.host_root.is_absolute() {
-            return bad("host_root", "must be an absolute path".into());
+            bad("host_root", "must be an absolute path".into());
         }
         if !self.state_dir.is_absolute() {
-            return bad("state_dir", "must be an absolute path".into());
+            bad("state_dir", "must be an absolute path".into());
         }
         if !self.socket.is_absolute() {
-            return bad("socket", "must be an absolute path".into());
+            bad("socket", "must be an absolute path".into());
         }
         if !self.advisories.path.is_absolute() {
-            return bad("advisories.path", "must be an absolute path".into());
+            bad("advisories.path", "must be an absolute path".into());
         }
         let l = &self.limits;
-        for (key, value) in [
-            ("limits.max_file_bytes", l.max_file_bytes),
-            ("limits.max_dir_entries", u64::from(l.max_dir_entries)),
-            ("limits.max_depth", u64::from(l.max_depth)),
-            ("limits.max_walk_entries", l.max_walk_entries),
-            ("limits.max_total_bytes", l.max_total_bytes),
-            ("limits.max_processes", u64::from(l.max_processes)),
-            ("limits.check_timeout_ms", l.check_timeout_ms),
-            ("attestation.validity_secs", self.attestation.validity_secs),
+        let sv = &self.server;
+        let ev = &self.events;
+        // Every number has a range: past these, a value is a typo or an attack (a
+        // validity that overflows a timestamp, a budget that lets one read exhaust memory).
+        for (key, value, max) in [
+            ("limits.max_file_bytes", l.max_file_bytes, 1 << 30),
+            (
+                "limits.max_dir_entries",
+                u64::from(l.max_dir_entries),
+                10_000_000,
+            ),
+            ("limits.max_depth", u64::from(l.max_depth), 4096),
+            ("limits.max_walk_entries", l.max_walk_entries, 1_000_000_000),
+            ("limits.max_total_bytes", l.max_total_bytes, 1 << 36),
+            (
+                "limits.max_processes",
+                u64::from(l.max_processes),
+                4_194_304,
+            ),
+            ("limits.check_timeout_ms", l.check_timeout_ms, 3_600_000),
+            (
+                "attestation.validity_secs",
+                self.attestation.validity_secs,
+                31_622_400,
+            ),
+            (
+                "server.max_request_bytes",
+                u64::from(sv.max_request_bytes),
+                16 << 20,
+            ),
+            ("server.request_timeout_ms", sv.request_timeout_ms, 600_000),
+            (
+                "server.max_concurrent_per_connection",
+                u64::from(sv.max_concurrent_per_connection),
+                1024,
+            ),
+            (
+                "server.assess_per_minute",
+                u64::from(sv.assess_per_minute),
+                600,
+            ),
+            ("server.assess_burst", u64::from(sv.assess_burst), 100),
+            ("events.debounce_ms", ev.debounce_ms, 60_000),
+            ("events.proc_poll_ms", ev.proc_poll_ms, 3_600_000),
+            ("events.queue", u64::from(ev.queue), 1_000_000),
         ] {
             if value == 0 {
-                return bad(key, "must be greater than 0".into());
+                bad(key, "must be greater than 0".into());
+            } else if value > max {
+                bad(key, format!("must be at most {max}"));
             }
         }
         if l.max_total_bytes < l.max_file_bytes {
-            return bad(
+            bad(
                 "limits.max_total_bytes",
                 "must be at least limits.max_file_bytes".into(),
             );
         }
-        let sv = &self.server;
-        for (key, value) in [
-            ("server.max_request_bytes", u64::from(sv.max_request_bytes)),
-            ("server.request_timeout_ms", sv.request_timeout_ms),
-            (
-                "server.max_concurrent_per_connection",
-                u64::from(sv.max_concurrent_per_connection),
-            ),
-            ("server.assess_per_minute", u64::from(sv.assess_per_minute)),
-            ("server.assess_burst", u64::from(sv.assess_burst)),
-            ("events.debounce_ms", self.events.debounce_ms),
-            ("events.proc_poll_ms", self.events.proc_poll_ms),
-            ("events.queue", u64::from(self.events.queue)),
-        ] {
-            if value == 0 {
-                return bad(key, "must be greater than 0".into());
-            }
-        }
-        for d in Domain::ALL {
-            if self.schedule.interval(d) < 5 {
-                return bad(
-                    &format!("schedule.{}", d.id()),
-                    "must be at least 5 seconds".into(),
-                );
+        let intervals = Domain::ALL
+            .iter()
+            .map(|d| (format!("schedule.{}", d.id()), self.schedule.interval(*d)))
+            .chain([("schedule.tree_walks".to_owned(), self.schedule.tree_walks)]);
+        for (key, secs) in intervals {
+            if !(5..=604_800).contains(&secs) {
+                bad(&key, "must be between 5 seconds and a week (604800)".into());
             }
         }
         if self.schedule.splay_percent > 50 {
-            return bad("schedule.splay_percent", "must be at most 50".into());
+            bad("schedule.splay_percent", "must be at most 50".into());
         }
         for (list, entries) in [
             ("roles.readers", &self.roles.readers),
@@ -623,7 +732,7 @@ impl Config {
                     _ => false,
                 };
                 if !ok {
-                    return bad(
+                    bad(
                         list,
                         format!("{e:?} is not uid:N, user:NAME, gid:N or group:NAME"),
                     );
@@ -640,21 +749,21 @@ impl Config {
                 format!("policy.actions.{name}")
             };
             if !tiers.contains(&p.min_tier.as_str()) {
-                return bad(
+                bad(
                     &format!("{key}.min_tier"),
                     format!("{:?} is not HIGH, MEDIUM, LOW or UNTRUSTED", p.min_tier),
                 );
             }
             if let Some(d) = p.no_critical_in.iter().find(|d| Domain::parse(d).is_none()) {
-                return bad(
+                bad(
                     &format!("{key}.no_critical_in"),
                     format!("{d:?} is not a domain id"),
                 );
             }
-            if p.max_age_secs == 0 {
-                return bad(
+            if !(1..=31_622_400).contains(&p.max_age_secs) {
+                bad(
                     &format!("{key}.max_age_secs"),
-                    "must be greater than 0".into(),
+                    "must be between 1 and 31622400 (a year)".into(),
                 );
             }
         }
@@ -662,26 +771,26 @@ impl Config {
             .iter()
             .all(|d| self.scoring.domain_weights.get(*d) == 0)
         {
-            return bad(
+            bad(
                 "scoring.domain_weights",
                 "at least one domain needs a weight above 0".into(),
             );
         }
         for (i, w) in self.waivers.iter().enumerate() {
             if !known_checks.contains(&w.check.as_str()) {
-                return bad(
+                bad(
                     &format!("waivers[{i}].check"),
                     format!("no check has the id {:?}", w.check),
                 );
             }
             if w.reason.trim().is_empty() {
-                return bad(
+                bad(
                     &format!("waivers[{i}].reason"),
                     "a waiver needs a reason".into(),
                 );
             }
             if let Err(e) = Date::parse(&w.expires) {
-                return bad(&format!("waivers[{i}].expires"), e.to_string());
+                bad(&format!("waivers[{i}].expires"), e.to_string());
             }
         }
         for entry in &self.skills.deny {
@@ -691,13 +800,17 @@ impl Config {
                 None => !entry.trim().is_empty(),
             };
             if !well_formed {
-                return bad(
+                bad(
                     "skills.deny",
                     format!("{entry:?} is neither a skill name nor sha256:<64 hex digits>"),
                 );
             }
         }
-        Ok(())
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -714,6 +827,14 @@ fn apply_dev_paths(config: &mut Config, env: &[(String, String)]) {
     config.state_dir = state.join("clawsec");
     let runtime = var("XDG_RUNTIME_DIR").unwrap_or_else(|| config.state_dir.join("run"));
     config.socket = runtime.join("clawsec/clawsecd.sock");
+}
+
+/// A dotted config key as `key_at` reports it (`limits.max_depth`, `waivers[1].expires`,
+/// `policy.actions."fs.write"`), short and made of key characters only.
+fn looks_like_key(k: &str) -> bool {
+    k.len() <= 80
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.[]\"".contains(c))
 }
 
 fn first_line(s: &str) -> String {

@@ -31,6 +31,8 @@ pub struct CheckRun {
     pub waived_status: Option<Status>,
     pub waiver: Option<Waiver>,
     pub duration: Duration,
+    /// When this result was decided (a merged posture holds results of several runs).
+    pub finished_at: SystemTime,
 }
 
 /// What the engine could not see, said once instead of as a flood of errors.
@@ -239,6 +241,7 @@ fn to_run(check: &'static Check, outcome: Outcome, duration: Duration) -> CheckR
         waived_status: None,
         waiver: None,
         duration,
+        finished_at: SystemTime::now(),
     }
 }
 

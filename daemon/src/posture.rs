@@ -56,6 +56,11 @@ pub struct CheckDoc {
     /// For a waived check, the outcome it would otherwise have had.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived_status: Option<Status>,
+    /// When this check's result was decided: results of expensive checks (whole-tree
+    /// walks) and of domains on longer schedules are carried over from earlier runs.
+    /// Not part of `checks_digest`, which covers outcomes and evidence only.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub assessed_at: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,10 +108,15 @@ impl PostureDoc {
                 remediation: r.check.remediation,
                 reason: r.reason.clone(),
                 waived_status: r.waived_status,
+                assessed_at: String::new(),
             })
             .collect();
         let checks_digest =
             crate::digest::sha256_prefixed(&serde_json::to_vec(&checks).unwrap_or_default());
+        let mut checks = checks;
+        for (doc, run) in checks.iter_mut().zip(&a.runs) {
+            doc.assessed_at = clawsec_proto::time::format_rfc3339(run.finished_at);
+        }
         PostureDoc {
             schema: SCHEMA,
             agent_id: ctx.agent_id.clone(),

@@ -306,11 +306,19 @@ async fn scheduler(service: Arc<Service>, mut stop: watch::Receiver<bool>) {
             }
         }
         let started = std::time::Instant::now();
-        match service.run(due.clone()).await {
-            Ok(s) => tracing::info!(
+        match service.run_scheduled(due.clone()).await {
+            // A person reads the lines where something changed; the rest are DEBUG.
+            Ok(s) if !s.changed_checks.is_empty() => tracing::info!(
                 domains = ?due.iter().map(|d| d.id()).collect::<Vec<_>>(),
                 tier = s.posture.trust_tier.id(),
                 score = s.posture.overall_score,
+                seq = s.attestation.seq,
+                changed = ?s.changed_checks,
+                ms = started.elapsed().as_millis() as u64,
+                "assessed: the posture changed"
+            ),
+            Ok(s) => tracing::debug!(
+                domains = ?due.iter().map(|d| d.id()).collect::<Vec<_>>(),
                 seq = s.attestation.seq,
                 ms = started.elapsed().as_millis() as u64,
                 "assessed"

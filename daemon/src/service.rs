@@ -76,14 +76,24 @@ impl Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     Domains(Vec<Domain>),
+    /// A scheduled run of these domains: whole-tree walks that ran recently keep their
+    /// result (`schedule.tree_walks`).
+    Scheduled(Vec<Domain>),
     Checks(std::collections::BTreeSet<&'static str>),
 }
 
 impl Selection {
     fn includes(&self, c: &Check) -> bool {
         match self {
-            Selection::Domains(d) => d.contains(&c.domain),
+            Selection::Domains(d) | Selection::Scheduled(d) => d.contains(&c.domain),
             Selection::Checks(ids) => ids.contains(c.id),
+        }
+    }
+
+    fn domains(&self) -> Option<&[Domain]> {
+        match self {
+            Selection::Domains(d) | Selection::Scheduled(d) => Some(d),
+            Selection::Checks(_) => None,
         }
     }
 }
@@ -316,6 +326,16 @@ impl Service {
             .await
     }
 
+    /// A scheduled run of the named domains: like [`Service::run`], except that a
+    /// whole-tree walk whose result is younger than `schedule.tree_walks` keeps it.
+    pub async fn run_scheduled(
+        self: &Arc<Self>,
+        domains: Vec<Domain>,
+    ) -> Result<Arc<Snapshot>, ServiceError> {
+        self.run_one(Selection::Scheduled(domains), Signing::Always)
+            .await
+    }
+
     /// Runs the named domains after a process event: signs only if the result changed.
     pub async fn run_on_event(
         self: &Arc<Self>,
@@ -537,11 +557,14 @@ impl Service {
     ) -> Result<Arc<Snapshot>, ServiceError> {
         let loaded = self.config();
         let backed_off = self.backed_off();
+        let fresh_walks = self.fresh_tree_walks(selection, &loaded);
         let due: Vec<&'static Check> = self
             .catalog
             .iter()
             .copied()
-            .filter(|c| selection.includes(c) && !backed_off.contains(&c.id))
+            .filter(|c| {
+                selection.includes(c) && !backed_off.contains(&c.id) && !fresh_walks.contains(&c.id)
+            })
             .collect();
         let mut setup = crate::cli::setup(&loaded, self.host_root.as_deref(), &self.catalog)
             .map_err(internal)?;
@@ -558,7 +581,7 @@ impl Service {
         };
         let fresh = engine::assess(Arc::clone(&setup.facts), &plan);
         self.note_timeouts(&fresh.runs);
-        if let (Selection::Domains(done), Ok(mut stale)) = (selection, self.stale.lock()) {
+        if let (Some(done), Ok(mut stale)) = (selection.domains(), self.stale.lock()) {
             stale.retain(|d| !done.contains(d));
         }
         if let Some(b) = baselines {
@@ -633,6 +656,24 @@ impl Service {
                 .map_err(internal)?;
         }
         self.publish(posture, None, changed, Instant::now())
+    }
+
+    /// On a scheduled run, the whole-tree walks whose last result is younger than
+    /// `schedule.tree_walks`: they keep it (the posture shows its `assessed_at`).
+    fn fresh_tree_walks(&self, selection: &Selection, loaded: &Loaded) -> Vec<&'static str> {
+        if !matches!(selection, Selection::Scheduled(_)) {
+            return Vec::new();
+        }
+        let max_age = Duration::from_secs(loaded.config.schedule.tree_walks);
+        let Ok(runs) = self.runs.lock() else {
+            return Vec::new();
+        };
+        crate::checks::TREE_WALKS
+            .iter()
+            .filter_map(|id| runs.get_key_value(id))
+            .filter(|(_, r)| r.finished_at.elapsed().is_ok_and(|age| age < max_age))
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// The approved baselines of the configured host; `None` when inspecting another tree
@@ -883,6 +924,47 @@ mod tests {
 
         service.run(vec![Domain::Network]).await.unwrap();
         assert_eq!(service.stale_domains(), [Domain::Secrets].into());
+    }
+
+    #[tokio::test]
+    async fn scheduled_runs_keep_a_fresh_tree_walk_and_explicit_runs_repeat_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = started(dir.path());
+        let assessed_at = |s: &Snapshot, id: &str| {
+            s.posture
+                .checks
+                .iter()
+                .find(|c| c.id == id)
+                .unwrap()
+                .assessed_at
+                .clone()
+        };
+        for id in checks::TREE_WALKS {
+            assert!(
+                service.catalog().iter().any(|c| c.id == *id),
+                "{id} is no check"
+            );
+        }
+        let first = service.snapshot();
+        // RFC 3339 has whole seconds: wait for the next one so a re-run shows.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let scheduled = service.run_scheduled(vec![Domain::Incident]).await.unwrap();
+        let other = service
+            .catalog()
+            .iter()
+            .find(|c| c.domain == Domain::Incident && !checks::TREE_WALKS.contains(&c.id))
+            .unwrap()
+            .id;
+        assert_eq!(
+            assessed_at(&scheduled, "INC-007"),
+            assessed_at(&first, "INC-007")
+        );
+        assert_ne!(assessed_at(&scheduled, other), assessed_at(&first, other));
+        let explicit = service.run(vec![Domain::Incident]).await.unwrap();
+        assert_ne!(
+            assessed_at(&explicit, "INC-007"),
+            assessed_at(&first, "INC-007")
+        );
     }
 
     #[tokio::test]

@@ -782,25 +782,24 @@ fn no_setuid_in_agent_paths(f: &Facts) -> Outcome {
     dirs.extend(f.discovery().workspaces.iter().cloned());
     let mut out = Findings::new();
     for dir in dirs {
+        // Whole homes: keep only what is setuid or setgid, not every path.
+        let walk =
+            f.fs.walk_matching(&dir, &|m| m.kind == Kind::File && m.mode & 0o6000 != 0);
+        if walk.visited > 0 {
+            out.inspected();
+        }
         // A temp directory the host does not have is absent; a user's FUSE mount that
         // root may not enter cannot hold a setuid file (the kernel forces nosuid).
-        for (path, m) in out.walked_except(f.fs.walk(&dir), is_user_fuse_mount) {
-            if m.kind != Kind::File {
-                continue;
-            }
-            if m.mode & 0o6000 != 0 {
-                let bits = match m.mode & 0o6000 {
-                    0o6000 => "setuid and setgid",
-                    0o4000 => "setuid",
-                    _ => "setgid",
-                };
-                out.finding(Evidence::at(
-                    &path,
-                    format!("{bits} (mode {:04o}, owner uid {})", m.mode, m.uid),
-                ));
-            } else {
-                out.inspected();
-            }
+        for (path, m) in out.walked_except(walk, is_user_fuse_mount) {
+            let bits = match m.mode & 0o6000 {
+                0o6000 => "setuid and setgid",
+                0o4000 => "setuid",
+                _ => "setgid",
+            };
+            out.finding(Evidence::at(
+                &path,
+                format!("{bits} (mode {:04o}, owner uid {})", m.mode, m.uid),
+            ));
         }
     }
     out.finish("no agent-writable directories were found")

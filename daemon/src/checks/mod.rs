@@ -302,6 +302,12 @@ pub fn processes_or_outcome(f: &Facts) -> Result<Vec<&crate::probe::proc::Proces
     }
 }
 
+/// Checks that walk every file of whole homes and temp trees. Their cost grows with the
+/// host (hundreds of thousands of files), so scheduled runs of their domain repeat them
+/// at most every `schedule.tree_walks` seconds; explicit assessments and re-scans always
+/// run them. A test keeps every id here in the catalogue.
+pub const TREE_WALKS: &[&str] = &["INC-007"];
+
 /// Whether a process could change the verdict of a check that judges processes (the
 /// checks whose `reads` name `<pid>`): an agent or MCP server (the physical, secrets,
 /// network and code checks look only at those), one the incident checks would flag, or

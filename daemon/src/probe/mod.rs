@@ -451,9 +451,16 @@ impl HostFs {
     /// [`ProbeError`] in [`Walk::errors`] naming where it stopped, so a caller that
     /// records the walk's errors can never pass on a tree it did not finish.
     pub fn walk(&self, dir: &Path) -> Walk {
+        self.walk_matching(dir, &|_| true)
+    }
+
+    /// [`HostFs::walk`] keeping only the entries `keep` accepts (a walk of a whole home
+    /// that looks for setuid files need not hold every path). [`Walk::visited`] still
+    /// counts every entry looked at, and the errors are the same.
+    pub fn walk_matching(&self, dir: &Path, keep: &dyn Fn(&Meta) -> bool) -> Walk {
         let mut walk = Walk::default();
         match self.open_in_root(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY) {
-            Ok(fd) => self.walk_fd(fd, dir, 0, &mut walk),
+            Ok(fd) => self.walk_fd(fd, dir, 0, keep, &mut walk),
             // ENOTDIR reads as "not found" for a path through a file; a root that exists
             // but is no directory is something else, and cannot be walked.
             Err(e) if e.is_not_found() && self.metadata(dir).is_ok() => {
@@ -466,7 +473,14 @@ impl HostFs {
         walk
     }
 
-    fn walk_fd(&self, fd: OwnedFd, path: &Path, depth: u32, walk: &mut Walk) {
+    fn walk_fd(
+        &self,
+        fd: OwnedFd,
+        path: &Path,
+        depth: u32,
+        keep: &dyn Fn(&Meta) -> bool,
+        walk: &mut Walk,
+    ) {
         let mut dir = match nix::dir::Dir::from_fd(fd) {
             Ok(d) => d,
             Err(e) => return walk.errors.push(ProbeError::from_errno(path, e)),
@@ -507,7 +521,10 @@ impl HostFs {
                 match stat_at(dir_fd, &child, &name) {
                     Ok(m) if m.kind == Kind::Dir => {}
                     Ok(m) => {
-                        walk.files.push((child, m));
+                        walk.visited += 1;
+                        if keep(&m) {
+                            walk.files.push((child, m));
+                        }
                         continue;
                     }
                     // Removed while we walked: it is not there to judge.
@@ -536,11 +553,16 @@ impl HostFs {
                 | OFlag::O_CLOEXEC
                 | OFlag::O_NONBLOCK;
             match nix::fcntl::openat(dir_fd, name.as_os_str(), flags, Mode::empty()) {
-                Ok(sub) => self.walk_fd(sub, &child, depth + 1, walk),
+                Ok(sub) => self.walk_fd(sub, &child, depth + 1, keep, walk),
                 // Removed, or replaced by something else, while we walked.
                 Err(Errno::ENOENT) => {}
                 Err(Errno::ENOTDIR | Errno::ELOOP) => match stat_at(dir_fd, &child, &name) {
-                    Ok(m) => walk.files.push((child, m)),
+                    Ok(m) => {
+                        walk.visited += 1;
+                        if keep(&m) {
+                            walk.files.push((child, m));
+                        }
+                    }
                     Err(e) if e.is_not_found() => {}
                     Err(e) => walk.errors.push(e),
                 },
@@ -610,8 +632,11 @@ fn stat_at(
 /// The result of [`HostFs::walk`].
 #[derive(Debug, Default)]
 pub struct Walk {
-    /// Files, symlinks and other non-directories, with their `lstat`.
+    /// Files, symlinks and other non-directories, with their `lstat` (those kept, for
+    /// [`HostFs::walk_matching`]).
     pub files: Vec<(PathBuf, Meta)>,
+    /// Every non-directory looked at, kept or not.
+    pub visited: u64,
     /// What could not be walked: the root itself (`NotFound` when it does not exist), an
     /// unreadable subdirectory, or where a budget or the depth guard stopped the walk.
     pub errors: Vec<ProbeError>,
