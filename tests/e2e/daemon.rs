@@ -756,6 +756,43 @@ fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
 }
 
 #[test]
+fn a_reload_from_a_fifo_or_dev_zero_is_refused_at_once_and_the_daemon_stays_responsive() {
+    let mut d = Daemon::start("hardened", "");
+    let good = d.dir.path().join("good.toml");
+    std::fs::copy(d.config(), &good).unwrap();
+    for (name, plant) in [
+        (
+            "a FIFO",
+            &(|p: &Path| {
+                nix::unistd::mkfifo(p, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap()
+            }) as &dyn Fn(&Path),
+        ),
+        ("a device", &|p: &Path| {
+            std::os::unix::fs::symlink("/dev/zero", p).unwrap()
+        }),
+    ] {
+        std::fs::remove_file(d.config()).unwrap();
+        plant(&d.config());
+        d.messages.clear();
+        d.signal("HUP");
+        let status = d.wait_for("reload failed", Duration::from_secs(5));
+        assert!(
+            status.contains(&format!("not a regular file ({name})")),
+            "{status}"
+        );
+        let started = Instant::now();
+        assert!(d.ctl(&["health"]).status.success());
+        assert!(d.ctl(&["posture"]).status.success());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the daemon stalled"
+        );
+    }
+    std::fs::remove_file(d.config()).unwrap();
+    std::fs::copy(&good, d.config()).unwrap();
+}
+
+#[test]
 fn sigterm_stops_gracefully_with_exit_0() {
     let mut d = Daemon::start("hardened", "");
     d.signal("TERM");
