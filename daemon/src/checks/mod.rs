@@ -183,9 +183,10 @@ impl Evidence {
     /// Evidence about a host path. `detail` is scrubbed of anything that looks like a
     /// secret before it is stored, so a check that quotes a command line or a config
     /// value cannot leak one by accident.
+    /// The path is scrubbed too: a token can be a file or directory name.
     pub fn at(path: &Path, detail: impl AsRef<str>) -> Self {
         Evidence {
-            path: Some(path.display().to_string()),
+            path: Some(crate::secrets::redact(&path.display().to_string())),
             line: None,
             detail: crate::secrets::redact(detail.as_ref()),
             fingerprint: None,
