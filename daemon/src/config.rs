@@ -115,6 +115,8 @@ pub struct Server {
     pub request_timeout_ms: u64,
     /// Concurrent calls per connection.
     pub max_concurrent_per_connection: u32,
+    /// Open `WatchPosture` streams one caller uid may hold at once.
+    pub max_watches_per_uid: u32,
     /// `Assess` calls each caller (uid) may make per minute, after a burst.
     pub assess_per_minute: u32,
     pub assess_burst: u32,
@@ -127,6 +129,7 @@ impl Default for Server {
             max_request_bytes: 64 * 1024,
             request_timeout_ms: 30_000,
             max_concurrent_per_connection: 32,
+            max_watches_per_uid: 64,
             assess_per_minute: 6,
             assess_burst: 3,
         }
@@ -692,6 +695,11 @@ impl Config {
                 600,
             ),
             ("server.assess_burst", u64::from(sv.assess_burst), 100),
+            (
+                "server.max_watches_per_uid",
+                u64::from(sv.max_watches_per_uid),
+                100_000,
+            ),
             ("events.debounce_ms", ev.debounce_ms, 60_000),
             ("events.proc_poll_ms", ev.proc_poll_ms, 3_600_000),
             ("events.queue", u64::from(ev.queue), 1_000_000),

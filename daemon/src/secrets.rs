@@ -325,9 +325,8 @@ pub fn redact(text: &str) -> String {
 /// named like credentials (`?token=…`, `&api_key=…`, `&sig=…`). Whatever their shape,
 /// these are secrets by position, so they are cut whether or not a rule matches them.
 /// (The patterns are constants a test compiles; like the rules, a bad one is skipped.)
-static URL_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/:@]*):([^\s/@]+)@").ok()
-});
+static URL_PASSWORD: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/:@]*):([^\s/@]+)@").ok());
 static URL_SECRET_PARAM: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
         r"(?i)([?&](?:access_token|refresh_token|id_token|token|api[_-]?key|apikey|key|secret|client_secret|password|passwd|pwd|sig|signature|auth|x-amz-signature|x-amz-credential)=)([^&#\s]+)",
@@ -431,12 +430,20 @@ mod tests {
     #[test]
     fn url_passwords_and_credential_parameters_are_cut_whatever_their_shape() {
         assert!(URL_PASSWORD.is_some() && URL_SECRET_PARAM.is_some());
-        let r = redact("uses http://deploy:hunter2-Plain@mcp.example.org/sse and https://x.example/?a=1&token=opensesame&b=2");
+        let r = redact(
+            "uses http://deploy:hunter2-Plain@mcp.example.org/sse and https://x.example/?a=1&token=opensesame&b=2",
+        );
         assert!(!r.contains("hunter2") && !r.contains("opensesame"), "{r}");
-        assert!(r.contains("http://deploy:[REDACTED password]@mcp.example.org/sse"), "{r}");
+        assert!(
+            r.contains("http://deploy:[REDACTED password]@mcp.example.org/sse"),
+            "{r}"
+        );
         assert!(r.contains("&token=[REDACTED]&b=2"), "{r}");
         // Nothing to cut: unchanged.
-        assert_eq!(redact("https://mcp.example.org/sse?page=2"), "https://mcp.example.org/sse?page=2");
+        assert_eq!(
+            redact("https://mcp.example.org/sse?page=2"),
+            "https://mcp.example.org/sse?page=2"
+        );
         assert_eq!(redact("user@host.example"), "user@host.example");
     }
 

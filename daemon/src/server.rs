@@ -143,6 +143,13 @@ async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
     let result = tonic::transport::Server::builder()
         .timeout(Duration::from_millis(server_cfg.request_timeout_ms))
         .concurrency_limit_per_connection(server_cfg.max_concurrent_per_connection as usize)
+        // Advertised to the peer, so a client opening stream after stream on one
+        // connection is refused by HTTP/2 itself rather than queued without bound.
+        .max_concurrent_streams(server_cfg.max_concurrent_per_connection)
+        .http2_max_header_list_size(16 * 1024)
+        // Dead peers (a client that vanished without closing) are found and dropped.
+        .http2_keepalive_interval(Some(Duration::from_secs(60)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(api)
         .add_service(health)
         .add_service(reflection_v1)

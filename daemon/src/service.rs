@@ -43,6 +43,8 @@ pub enum ServiceError {
     InvalidArgument(String),
     #[error("not available: {0}")]
     Unavailable(String),
+    #[error("too many: {0}")]
+    TooMany(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -138,7 +140,29 @@ pub struct Service {
     assess_lock: tokio::sync::Mutex<()>,
     busy_since: Mutex<Option<Instant>>,
     limiter: Mutex<HashMap<u32, Bucket>>,
+    /// Open posture watches per caller uid (`server.max_watches_per_uid`).
+    watches: Arc<Mutex<HashMap<u32, u32>>>,
     daemon_uid: u32,
+}
+
+/// One open posture watch, counted against its caller's uid until dropped.
+#[derive(Debug)]
+pub struct WatchPermit {
+    uid: u32,
+    watches: Arc<Mutex<HashMap<u32, u32>>>,
+}
+
+impl Drop for WatchPermit {
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.watches.lock()
+            && let Some(n) = w.get_mut(&self.uid)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                w.remove(&self.uid);
+            }
+        }
+    }
 }
 
 /// How a service is started.
@@ -203,6 +227,7 @@ impl Service {
             assess_lock: tokio::sync::Mutex::new(()),
             busy_since: Mutex::new(None),
             limiter: Mutex::new(HashMap::new()),
+            watches: Arc::new(Mutex::new(HashMap::new())),
             daemon_uid: nix::unistd::geteuid().as_raw(),
         });
         svc.assess_now(&Selection::Domains(Domain::ALL.to_vec()), Signing::Always)?;
@@ -223,6 +248,33 @@ impl Service {
 
     pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
         self.latest.subscribe()
+    }
+
+    /// A reader's posture watch: its subscription and the permit that counts it. Each
+    /// uid may hold `server.max_watches_per_uid` at once, so one reader cannot open
+    /// tens of thousands of streams and grow the daemon without bound.
+    pub fn open_watch(
+        &self,
+        caller: &Caller,
+    ) -> Result<(watch::Receiver<Arc<Snapshot>>, WatchPermit), ServiceError> {
+        self.get_posture(caller)?;
+        let max = self.config().config.server.max_watches_per_uid;
+        let mut w = self.watches.lock().map_err(internal)?;
+        let n = w.entry(caller.uid).or_insert(0);
+        if *n >= max {
+            return Err(ServiceError::TooMany(format!(
+                "uid {} already has {max} open posture watches (server.max_watches_per_uid)",
+                caller.uid
+            )));
+        }
+        *n += 1;
+        Ok((
+            self.subscribe(),
+            WatchPermit {
+                uid: caller.uid,
+                watches: Arc::clone(&self.watches),
+            },
+        ))
     }
 
     /// How long the current assessment has been running, if one is.

@@ -793,6 +793,48 @@ fn a_reload_from_a_fifo_or_dev_zero_is_refused_at_once_and_the_daemon_stays_resp
 }
 
 #[test]
+fn one_reader_cannot_open_watches_without_bound() {
+    let d = Daemon::start("hardened", "[server]\nmax_watches_per_uid = 3\n");
+    let watch = || {
+        Command::new(bin("clawsecctl"))
+            .args(["--socket", d.socket().to_str().unwrap(), "watch"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut open: Vec<Child> = (0..3).map(|_| watch()).collect();
+    // Each has its first posture event once its stream is open.
+    for w in &mut open {
+        let mut line = String::new();
+        BufReader::new(w.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(!line.is_empty());
+    }
+    let refused = watch().wait_with_output().unwrap();
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(err.contains("already has 3 open posture watches"), "{err}");
+    // Closing one frees its place.
+    let mut first = open.remove(0);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut again = watch();
+    let mut line = String::new();
+    BufReader::new(again.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(!line.is_empty(), "a freed place is usable again");
+    for mut w in open.into_iter().chain([again]) {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    assert!(d.ctl(&["posture"]).status.success());
+}
+
+#[test]
 fn sigterm_stops_gracefully_with_exit_0() {
     let mut d = Daemon::start("hardened", "");
     d.signal("TERM");

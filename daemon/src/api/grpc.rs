@@ -36,6 +36,7 @@ pub fn status(e: ServiceError) -> Status {
         ServiceError::RateLimited { .. } => Status::resource_exhausted(msg),
         ServiceError::InvalidArgument(_) => Status::invalid_argument(msg),
         ServiceError::Unavailable(_) => Status::unavailable(msg),
+        ServiceError::TooMany(_) => Status::resource_exhausted(msg),
         ServiceError::Internal(_) => Status::internal(msg),
     }
 }
@@ -273,15 +274,16 @@ impl pb::claw_sec_server::ClawSec for Api {
         req: Request<pb::WatchPostureRequest>,
     ) -> Result<Response<Self::WatchPostureStream>, Status> {
         let who = caller(&req)?;
-        let result = self.service.get_posture(&who).map_err(status);
+        let result = self.service.open_watch(&who).map_err(status);
         audit("WatchPosture", &who, &result);
-        result?;
-        let rx = self.service.subscribe();
+        let (rx, permit) = result?;
         let service = Arc::clone(&self.service);
         // The first event is the current posture; then one per change of tier, score, any
         // check's outcome or which domains are stale (re-signing alone is not a change).
         let mut last: Option<(Tier, u32, String, BTreeSet<Domain>)> = None;
         let stream = tokio_stream::wrappers::WatchStream::new(rx).filter_map(move |snap| {
+            // The stream owns the permit: the watch stops counting when it is dropped.
+            let _counted = &permit;
             let stale = service.stale_domains();
             let key = (
                 snap.posture.trust_tier,
