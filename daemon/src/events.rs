@@ -424,12 +424,17 @@ struct ProcChanges {
 /// read through a fresh reader. A pid that is gone by now is not among them: no check
 /// could see it either.
 fn mattering_processes(service: &Service, pids: Option<&BTreeSet<u32>>) -> BTreeSet<u32> {
+    // Only the process reader and the agent names are needed: no assessment set-up
+    // (digests, host identity), since a busy host has a window to judge every 100 ms.
     let loaded = service.config();
-    let Ok(setup) = crate::cli::setup(&loaded, Some(&service.host_root()), service.catalog())
-    else {
+    let Ok(fs) = HostFs::open(&service.host_root(), loaded.config.limits.clone()) else {
         return BTreeSet::new();
     };
-    let f = &setup.facts;
+    let f = &crate::facts::Facts::new(
+        fs,
+        crate::facts::Scope::full(),
+        loaded.config.discovery.clone(),
+    );
     let read: Vec<crate::probe::proc::Process> = match pids {
         Some(pids) => pids
             .iter()
@@ -517,6 +522,14 @@ fn kernel_process_events(counters: Arc<Counters>) -> Option<KernelEvents> {
                         if let Err(mpsc::error::TrySendError::Closed(())) = tx.try_send(()) {
                             return;
                         }
+                    }
+                    // The socket's buffer overflowed (the daemon was starved or frozen):
+                    // events were lost, so every process is looked at again.
+                    Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => {
+                        if let Ok(mut w) = window.lock() {
+                            w.lost = true;
+                        }
+                        let _ = tx.try_send(());
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "kernel process events stopped; polling /proc");
