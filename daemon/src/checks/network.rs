@@ -199,7 +199,7 @@ fn read_sshd(
         }
         if key == "include" && depth < 4 {
             for pattern in value.split_whitespace() {
-                for inc in expand_glob(f, pattern) {
+                for inc in expand_glob(f, pattern)? {
                     // A missing include is fine for sshd too.
                     match read_sshd(f, &inc, depth + 1, settings) {
                         Err(e) if !e.is_not_found() => return Err(e),
@@ -215,28 +215,32 @@ fn read_sshd(
 }
 
 /// Expands the one glob form sshd configs use in practice: `dir/*.suffix` (or a plain path).
-fn expand_glob(f: &Facts, pattern: &str) -> Vec<PathBuf> {
+/// A missing directory matches nothing, as for sshd; one that cannot be listed whole is
+/// an error, so included settings are never silently skipped.
+fn expand_glob(f: &Facts, pattern: &str) -> Result<Vec<PathBuf>, crate::probe::ProbeError> {
     let p = if pattern.starts_with('/') {
         PathBuf::from(pattern)
     } else {
         Path::new("/etc/ssh").join(pattern)
     };
     let (Some(dir), Some(name)) = (p.parent(), p.file_name().and_then(|n| n.to_str())) else {
-        return vec![];
+        return Ok(vec![]);
     };
     let Some((pre, suf)) = name.split_once('*') else {
-        return vec![p];
+        return Ok(vec![p]);
     };
-    let Ok(listing) = f.fs.list_dir(dir) else {
-        return vec![];
+    let listing = match f.fs.list_dir(dir) {
+        Ok(l) => l,
+        Err(e) if e.is_not_found() => return Ok(vec![]),
+        Err(e) => return Err(e),
     };
-    listing
+    Ok(listing
         .iter()
         .filter(|e| e.kind != Kind::Dir)
         .map(|e| e.name_lossy())
         .filter(|n| n.starts_with(pre) && n.ends_with(suf))
         .map(|n| dir.join(n))
-        .collect()
+        .collect())
 }
 
 fn sshd_hardened(f: &Facts) -> Outcome {
