@@ -317,11 +317,7 @@ fn no_temp_executables(f: &Facts) -> Outcome {
     };
     let mut out = Findings::new();
     for p in procs {
-        // The exe link is authoritative; argv[0] only stands in when it cannot be read.
-        let exe = p
-            .exe
-            .clone()
-            .or_else(|| p.cmdline.first().filter(|a| a.starts_with('/')).cloned());
+        let exe = exe_path(p);
         match exe.as_deref().and_then(suspicious_exe) {
             Some(why) => out.finding(Evidence::at(
                 &p.proc_dir(),
@@ -367,13 +363,7 @@ fn no_miners(f: &Facts) -> Outcome {
     };
     let mut out = Findings::new();
     for p in procs {
-        // The status name catches a miner whose command line was rewritten.
-        let exe = p.exe.as_deref().unwrap_or("");
-        let haystack = format!("{}\n{}\n{exe}", p.command(), p.name);
-        let hit = MINERS
-            .iter()
-            .find(|(_, re)| haystack.lines().any(|l| re.is_match(l)));
-        match hit {
+        match miner(p) {
             Some((what, _)) => {
                 let shown: String = p.command().chars().take(200).collect();
                 out.finding(Evidence::at(
@@ -392,17 +382,28 @@ fn no_miners(f: &Facts) -> Outcome {
 /// off. The same patterns the checks use, so an event and a run agree.
 pub(crate) fn flags_process(p: &crate::probe::proc::Process) -> bool {
     let cmd = p.command();
-    let exe = p
-        .exe
-        .clone()
-        .or_else(|| p.cmdline.first().filter(|a| a.starts_with('/')).cloned());
-    let miner_haystack = format!("{cmd}\n{}\n{}", p.name, p.exe.as_deref().unwrap_or(""));
     REVERSE_SHELL.iter().any(|(_, re)| re.is_match(&cmd))
-        || MINERS
-            .iter()
-            .any(|(_, re)| miner_haystack.lines().any(|l| re.is_match(l)))
-        || exe.as_deref().and_then(suspicious_exe).is_some()
+        || miner(p).is_some()
+        || exe_path(p).as_deref().and_then(suspicious_exe).is_some()
         || approval_flag(&p.cmdline).is_some()
+}
+
+/// The program a process runs: the exe link is authoritative; argv[0] only stands in
+/// when it cannot be read.
+fn exe_path(p: &crate::probe::proc::Process) -> Option<String> {
+    p.exe
+        .clone()
+        .or_else(|| p.cmdline.first().filter(|a| a.starts_with('/')).cloned())
+}
+
+/// The miner pattern a process matches, in its command line, its status name (which
+/// catches a miner whose command line was rewritten) or its executable.
+fn miner(p: &crate::probe::proc::Process) -> Option<&'static (&'static str, Regex)> {
+    let exe = p.exe.as_deref().unwrap_or("");
+    let haystack = format!("{}\n{}\n{exe}", p.command(), p.name);
+    MINERS
+        .iter()
+        .find(|(_, re)| haystack.lines().any(|l| re.is_match(l)))
 }
 
 /// Command-line flags that switch an agent's approvals off.
