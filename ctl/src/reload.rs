@@ -17,10 +17,17 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
     if ctx.json {
         println!(
             "{}",
-            serde_json::json!({ "reloaded": r.reloaded, "config_digest": r.config_digest })
+            serde_json::json!({
+                "reloaded": r.reloaded,
+                "config_digest": r.config_digest,
+                "restart_required": r.restart_required,
+            })
         );
     } else {
         println!("reloaded; config {}", r.config_digest);
+        for line in &r.restart_required {
+            println!("note: {line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

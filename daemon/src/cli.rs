@@ -497,6 +497,7 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
     }
     keyfiles::create_private_dir(&state_dir)?;
     let keys_dir = crate::attest::keys_dir(&state_dir);
+    keyfiles::check_state_dir(&state_dir, &keys_dir)?;
     let signer = match &cli.key {
         Some(path) => crate::attest::Signer::new(keyfiles::load_signing_key(path)?),
         None => crate::attest::Signer::from_state_dir(&keys_dir)?,
@@ -543,6 +544,13 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
         attestation.expires_at
     );
 
+    // A chain that could not be continued is said on stderr whatever the output mode.
+    if let Some(epoch) = &attestation.epoch_start {
+        eprintln!(
+            "warning: the attestation chain could not be continued, seq {} opens a new epoch: {}",
+            attestation.seq, epoch.reason
+        );
+    }
     let mut out = std::io::stdout().lock();
     if cli.json {
         writeln!(
@@ -556,16 +564,13 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         };
         write!(out, "{}", report::render(&doc, took, style))?;
-        if let Some(epoch) = &attestation.epoch_start {
-            writeln!(out, "\nnote: new attestation epoch: {}", epoch.reason)?;
-        }
         writeln!(out, "\n{summary}")?;
     }
     Ok(())
 }
 
 fn export_chain(cli: &Cli, loaded: &Loaded) -> Result<(), Error> {
-    let store = Store::open(&state_dir(cli, loaded))?;
+    let store = Store::open_read(&state_dir(cli, loaded))?;
     let mut out = std::io::stdout().lock();
     for doc in store.chain()? {
         writeln!(out, "{doc}")?;

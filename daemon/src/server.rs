@@ -417,8 +417,11 @@ async fn signals(handlers: Signals, service: Arc<Service>, shutdown: watch::Send
                 if let Ok(m) = mono { states.push(m); }
                 notify(&states);
                 match service.reload_config() {
-                    Ok(digest) => {
-                        tracing::info!(config_digest = digest, "configuration reloaded");
+                    Ok(reloaded) => {
+                        tracing::info!(config_digest = reloaded.config_digest, "configuration reloaded");
+                        for line in &reloaded.restart_required {
+                            tracing::warn!("{line}");
+                        }
                         notify(&[NotifyState::Ready, NotifyState::Status(&status_line(&service.snapshot()))]);
                     }
                     Err(e) => {

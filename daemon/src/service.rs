@@ -182,12 +182,21 @@ fn internal(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(e.to_string())
 }
 
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    pub config_digest: String,
+    /// One line per changed key that keeps its running value until a restart.
+    pub restart_required: Vec<String>,
+}
+
 impl Service {
     /// Opens keys and store, runs the first full assessment and signs it. Nothing is
     /// served before this returns, so a connected client always sees a signed posture.
     pub fn start(loaded: Loaded, opts: Options) -> Result<Arc<Service>, ServiceError> {
         keyfiles::create_private_dir(&opts.state_dir).map_err(internal)?;
         let keys_dir = attest::keys_dir(&opts.state_dir);
+        keyfiles::check_state_dir(&opts.state_dir, &keys_dir).map_err(internal)?;
         let signer = Signer::from_state_dir(&keys_dir).map_err(internal)?;
         let mut keys = keyfiles::load_public_keys(&keys_dir).map_err(internal)?;
         if !keys.contains(signer.public()) {
@@ -501,30 +510,60 @@ impl Service {
     }
 
     /// Re-reads the config file. A bad file keeps the running config and says why.
-    pub fn reload(&self, caller: &Caller) -> Result<String, ServiceError> {
+    pub fn reload(&self, caller: &Caller) -> Result<Reloaded, ServiceError> {
         self.require(caller, Role::Admin)?;
         self.reload_config()
     }
 
-    /// Reload without a caller (SIGHUP).
-    pub fn reload_config(&self) -> Result<String, ServiceError> {
+    /// Reload without a caller (SIGHUP). A config that does not load, validate, or
+    /// names a `host_root` that is not an existing directory is refused whole, and the
+    /// daemon keeps running on the previous one. Keys that only take effect on restart
+    /// (`state_dir`, `socket`) keep their running value and are named in the answer.
+    pub fn reload_config(&self) -> Result<Reloaded, ServiceError> {
         let ids: Vec<&str> = self.catalog.iter().map(|c| c.id).collect();
-        let fresh = config::load(self.config_path.as_deref(), &ids)
+        let mut fresh = config::load(self.config_path.as_deref(), &ids)
             .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
         let old = self.config();
-        let mut fresh = fresh;
+        if self.host_root.is_none() {
+            let root = &fresh.config.host_root;
+            if !std::fs::metadata(root).is_ok_and(|m| m.is_dir()) {
+                return Err(ServiceError::InvalidArgument(format!(
+                    "{}: host_root: {} is not an existing directory; reload refused, still \
+                     assessing {}",
+                    fresh.source,
+                    root.display(),
+                    old.config.host_root.display()
+                )));
+            }
+        }
         // Paths that the running daemon has bound or opened do not change on reload.
+        let mut restart_required = Vec::new();
+        for (key, new, running) in [
+            ("state_dir", &fresh.config.state_dir, &old.config.state_dir),
+            ("socket", &fresh.config.socket, &old.config.socket),
+        ] {
+            if new != running {
+                restart_required.push(format!(
+                    "{key} = {} takes effect only on restart; still using {}",
+                    new.display(),
+                    running.display()
+                ));
+            }
+        }
         fresh.config.state_dir = old.config.state_dir.clone();
         fresh.config.socket = old.config.socket.clone();
         fresh.dev_mode = old.dev_mode;
-        let digest = fresh.digest();
+        let config_digest = fresh.digest();
         if let Ok(mut r) = self.roles.write() {
             *r = Arc::new(RoleTable::resolve(&fresh.config.roles));
         }
         if let Ok(mut l) = self.loaded.write() {
             *l = Arc::new(fresh);
         }
-        Ok(digest)
+        Ok(Reloaded {
+            config_digest,
+            restart_required,
+        })
     }
 
     /// Replaces the signing key, keeping the old public key for history.
@@ -696,7 +735,7 @@ impl Service {
                 return Ok(snap);
             }
         }
-        if let Ok(store) = self.store.lock() {
+        if let Ok(mut store) = self.store.lock() {
             let json = serde_json::to_string(&posture).unwrap_or_default();
             store
                 .record_assessment(
@@ -823,7 +862,7 @@ impl Service {
                         link,
                         SystemTime::now(),
                         validity,
-                        nonce,
+                        nonce.clone(),
                     ))
                 })
                 .map_err(internal)?

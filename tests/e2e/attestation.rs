@@ -37,6 +37,15 @@ impl Env {
         }
     }
 
+    /// An environment whose chain already holds `n` attestations.
+    fn chained(n: usize) -> Env {
+        let env = Env::new("");
+        for i in 0..n {
+            env.assess_ok(&format!("a{i}.json"), &[]);
+        }
+        env
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.out.path().join(name)
     }
@@ -87,6 +96,17 @@ impl Env {
             out.status.code().unwrap_or(-1),
             text(&out.stdout) + &text(&out.stderr),
         )
+    }
+
+    /// Exports the chain and verifies it against the state directory's key set.
+    fn verify_chain(&self) -> (i32, String) {
+        let chain = self.export_chain();
+        self.verify(&[
+            "--chain",
+            chain.to_str().unwrap(),
+            "--key",
+            self.keys("attestation.jwks").to_str().unwrap(),
+        ])
     }
 
     fn export_chain(&self) -> PathBuf {
@@ -448,10 +468,7 @@ fn expired_attestations_are_refused() {
 
 #[test]
 fn the_chain_verifies_and_every_break_is_named() {
-    let env = Env::new("");
-    for i in 0..4 {
-        env.assess_ok(&format!("a{i}.json"), &[]);
-    }
+    let env = Env::chained(4);
     let chain = env.export_chain();
     let key = env.keys("attestation.jwks");
     let (code, msg) = env.verify(&[
@@ -653,14 +670,13 @@ fn kill_9_during_writes_never_breaks_the_chain() {
         "only {killed} of 40 runs were killed mid-way; the test did not exercise crashes"
     );
     env.assess_ok("final.json", &[]);
-    let chain = env.export_chain();
-    let (code, msg) = env.verify(&[
-        "--chain",
-        chain.to_str().unwrap(),
-        "--key",
-        env.keys("attestation.jwks").to_str().unwrap(),
-    ]);
+    let (code, msg) = env.verify_chain();
     assert_eq!(code, 0, "chain broken after {killed} kills: {msg}");
+    // A kill between the commit and the high-water mark is not a loss: no false epoch.
+    assert!(
+        !msg.contains("new epoch"),
+        "a crash was taken for a rollback: {msg}"
+    );
     let (code, msg) = env.verify(&[
         "--file",
         env.path("final.json").to_str().unwrap(),
@@ -711,10 +727,7 @@ fn kill_9_during_the_first_start_never_leaves_a_partial_key_set() {
 
 #[test]
 fn a_tampered_tail_starts_an_explicit_signed_epoch() {
-    let env = Env::new("");
-    for i in 0..3 {
-        env.assess_ok(&format!("a{i}.json"), &[]);
-    }
+    let env = Env::chained(3);
     // Tamper with the stored tail (seq 3) behind the daemon's back.
     let db = env.state.path().join("clawsec.db");
     let out = Command::new("python3")
@@ -756,6 +769,211 @@ fn a_tampered_tail_starts_an_explicit_signed_epoch() {
         "{msg}"
     );
     assert!(msg.contains("seq 4: new epoch declared"), "{msg}");
+}
+
+/// Runs a Python snippet on the state directory's database (`sys.argv[1]`).
+fn on_db(env: &Env, code: &str) {
+    let db = env.state.path().join("clawsec.db");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(code)
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// The next attestation after damage: its document, and the exported chain's verdict.
+fn after_damage(env: &Env) -> (Value, i32, String) {
+    let next = env.assess_ok("next.json", &[]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&next).unwrap()).unwrap();
+    let (code, msg) = env.verify_chain();
+    (doc, code, msg)
+}
+
+/// Every seq in the exported chain, in order.
+fn exported_seqs(env: &Env) -> Vec<u64> {
+    std::fs::read_to_string(env.export_chain())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn deleting_the_chain_tail_is_detected_and_declared_in_a_signed_epoch() {
+    let env = Env::chained(5);
+    on_db(
+        &env,
+        "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM attestations WHERE seq > 3'); c.commit()",
+    );
+    let (doc, code, msg) = after_damage(&env);
+    // No seq is issued twice: the new epoch continues past the lost ones.
+    assert_eq!(doc["seq"], 6, "{doc}");
+    assert_eq!(doc["epoch_start"]["previous_seq"], 3, "{doc}");
+    let reason = doc["epoch_start"]["reason"].as_str().unwrap();
+    assert!(reason.contains("seq 4 to 5 lost"), "{reason}");
+    assert!(reason.contains("chain-head.json"), "{reason}");
+    assert_eq!(code, 0, "{msg}");
+    assert!(
+        msg.contains("seq 6: new epoch declared") && msg.contains("seq 4 to 5 lost"),
+        "the verifier must show the break: {msg}"
+    );
+    assert_eq!(exported_seqs(&env), vec![1, 2, 3, 6]);
+    // Declared once: the next attestation continues the new epoch normally.
+    let again = env.assess_ok("again.json", &[]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
+    assert_eq!(doc["seq"], 7);
+    assert!(doc["epoch_start"].is_null(), "{doc}");
+}
+
+#[test]
+fn a_database_truncated_to_nothing_is_detected_and_declared() {
+    let env = Env::chained(3);
+    let db = env.state.path().join("clawsec.db");
+    std::fs::write(&db, b"").unwrap();
+    let (doc, code, msg) = after_damage(&env);
+    assert_eq!(doc["seq"], 4, "seq 1 must not be issued again: {doc}");
+    assert_eq!(doc["epoch_start"]["previous_seq"], 0, "{doc}");
+    let reason = doc["epoch_start"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("holds no attestation") && reason.contains("seq 1 to 3 lost"),
+        "{reason}"
+    );
+    assert_eq!(code, 0, "{msg}");
+    assert!(msg.contains("seq 4: new epoch declared"), "{msg}");
+}
+
+#[test]
+fn a_corrupted_database_is_kept_aside_and_the_loss_declared() {
+    let env = Env::chained(3);
+    // Random bytes over the schema page and the next: SQLite cannot read it any more.
+    let db = env.state.path().join("clawsec.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let mut x: u32 = 0x9e37_79b9;
+    for b in bytes.iter_mut().take(8192).skip(100) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let out = env.assess("next.json", &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("integrity check") && stderr.contains("seq 1 to 3 lost"),
+        "the damage must be said at start: {stderr}"
+    );
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("next.json")).unwrap()).unwrap();
+    assert_eq!(doc["seq"], 4, "{doc}");
+    let reason = doc["epoch_start"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("failed its integrity check") && reason.contains("seq 1 to 3 lost"),
+        "{reason}"
+    );
+    // Nothing is thrown away: the damaged file is kept beside the fresh one, byte for byte.
+    let kept: Vec<PathBuf> = std::fs::read_dir(env.state.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("clawsec.db.damaged-")
+                && !name.contains("-wal")
+                && !name.contains("-shm")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read(&kept[0]).unwrap(), bytes);
+    assert!(reason.contains(&kept[0].display().to_string()), "{reason}");
+}
+
+#[test]
+fn an_unusable_high_water_mark_is_declared_not_ignored() {
+    let env = Env::chained(2);
+    let mark = env.state.path().join("chain-head.json");
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&mark).unwrap()).unwrap();
+    assert_eq!(recorded["seq"], 2, "{recorded}");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&mark).unwrap().permissions())
+            & 0o777,
+        0o600
+    );
+    std::fs::write(&mark, b"{\"seq\": \"many\"}").unwrap();
+    let (doc, code, msg) = after_damage(&env);
+    assert_eq!(doc["seq"], 3);
+    let reason = doc["epoch_start"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("high-water mark") && reason.contains("unusable"),
+        "{reason}"
+    );
+    assert_eq!(code, 0, "{msg}");
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&mark).unwrap()).unwrap();
+    assert_eq!(
+        recorded["seq"], 3,
+        "the mark follows the new epoch: {recorded}"
+    );
+}
+
+#[test]
+fn state_and_key_files_others_could_change_are_refused_before_anything_is_signed() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("");
+    env.assess_ok("first.json", &[]);
+    let chmod = |p: &Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let before = exported_seqs(&env);
+    for (path, mode, restore, what) in [
+        (
+            env.state.path().to_path_buf(),
+            0o777,
+            0o700,
+            "the state directory",
+        ),
+        (
+            env.state.path().join("keys"),
+            0o770,
+            0o700,
+            "the key directory",
+        ),
+        (env.keys("attestation.pub"), 0o666, 0o644, "the public key"),
+        (
+            env.keys("attestation.jwks"),
+            0o646,
+            0o644,
+            "the public key set",
+        ),
+    ] {
+        chmod(&path, mode);
+        let out = env.assess("refused.json", &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{what} mode {mode:o} was accepted"
+        );
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&path.display().to_string())
+                && err.contains(what)
+                && err.contains("writable by group or others")
+                && err.contains("chmod go-w"),
+            "{err}"
+        );
+        assert!(!env.path("refused.json").exists());
+        chmod(&path, restore);
+    }
+    assert_eq!(
+        exported_seqs(&env),
+        before,
+        "a refused run must not sign anything"
+    );
+    env.assess_ok("after.json", &[]);
 }
 
 #[test]

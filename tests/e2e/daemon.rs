@@ -756,6 +756,60 @@ fn sighup_reloads_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
 }
 
 #[test]
+fn a_reload_names_restart_only_keys_and_refuses_a_missing_host_root() {
+    let d = Daemon::start("hardened", "");
+    let base = std::fs::read_to_string(d.config()).unwrap();
+    let moved: String = base
+        .lines()
+        .map(|l| match l.split_once(" = ") {
+            Some(("state_dir", _)) => "state_dir = \"/tmp/elsewhere\"".to_owned(),
+            Some(("socket", _)) => "socket = \"/tmp/elsewhere.sock\"".to_owned(),
+            _ => l.to_owned(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(d.config(), &moved).unwrap();
+    let out = d.ctl(&["reload"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    for key in ["state_dir = /tmp/elsewhere", "socket = /tmp/elsewhere.sock"] {
+        assert!(
+            said.contains(&format!(
+                "note: {key} takes effect only on restart; still using"
+            )),
+            "{said}"
+        );
+    }
+    // Still serving on the running socket and state.
+    assert!(d.ctl(&["posture"]).status.success());
+    assert!(!Path::new("/tmp/elsewhere").exists());
+
+    let gone = d.dir.path().join("no-such-host");
+    let missing: String = base
+        .lines()
+        .map(|l| match l.split_once(" = ") {
+            Some(("host_root", _)) => format!("host_root = {:?}", gone.display().to_string()),
+            _ => l.to_owned(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(d.config(), &missing).unwrap();
+    let out = d.ctl(&["reload"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "host_root: {} is not an existing directory",
+            gone.display()
+        )) && err.contains("reload refused"),
+        "{err}"
+    );
+    // The previous host is still the one assessed.
+    assert!(d.ctl(&["assess"]).status.success());
+    std::fs::write(d.config(), &base).unwrap();
+}
+
+#[test]
 fn a_reload_from_a_fifo_or_dev_zero_is_refused_at_once_and_the_daemon_stays_responsive() {
     let mut d = Daemon::start("hardened", "");
     let good = d.dir.path().join("good.toml");

@@ -389,9 +389,10 @@ impl pb::claw_sec_server::ClawSec for Api {
             .service
             .reload(&who)
             .map_err(status)
-            .map(|config_digest| pb::ReloadResponse {
+            .map(|r| pb::ReloadResponse {
                 reloaded: true,
-                config_digest,
+                config_digest: r.config_digest,
+                restart_required: r.restart_required,
             });
         audit("Reload", &who, &result);
         result.map(Response::new)

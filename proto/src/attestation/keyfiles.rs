@@ -34,6 +34,23 @@ pub enum KeyFileError {
         "{path}: private key is readable by group or others (mode {mode:04o}); run `chmod 600 {path}`"
     )]
     Permissions { path: PathBuf, mode: u32 },
+    #[error(
+        "{path}: {what} is writable by group or others (mode {mode:04o}), so someone else could replace what ClawSec signs with or records; run `chmod go-w {path}`"
+    )]
+    Writable {
+        path: PathBuf,
+        what: &'static str,
+        mode: u32,
+    },
+    #[error(
+        "{path}: {what} belongs to uid {owner}, not to this process's user (uid {uid}) or root; run `chown {uid} {path}`"
+    )]
+    NotOwned {
+        path: PathBuf,
+        what: &'static str,
+        owner: u32,
+        uid: u32,
+    },
     #[error("{path}: not a P-256 key ({detail})")]
     WrongCurve { path: PathBuf, detail: String },
     #[error("{path}: not a PKCS#8 PEM private key: {detail}")]
@@ -237,6 +254,45 @@ fn load_retired(dir: &Path) -> Result<Vec<PublicKey>, KeyFileError> {
         );
     }
     Ok(keys)
+}
+
+/// Checks what a state directory holds the way the private key is checked: the state
+/// directory, its key directory, the retired-key directory and the public key files
+/// must not be writable by group or others, and must belong to this process's user or
+/// root (a root process accepts any owner: it is the administrator's choice). Missing
+/// entries are skipped (a first start creates them). The private key is checked when
+/// it is loaded (`load_signing_key`: not readable by group or others).
+pub fn check_state_dir(state_dir: &Path, keys_dir: &Path) -> Result<(), KeyFileError> {
+    let uid = nix::unistd::geteuid().as_raw();
+    let entries = [
+        (state_dir.to_path_buf(), "the state directory"),
+        (keys_dir.to_path_buf(), "the key directory"),
+        (keys_dir.join(RETIRED_DIR), "the retired-key directory"),
+        (keys_dir.join(PUBLIC_FILE), "the public key"),
+        (keys_dir.join(JWK_FILE), "the public key"),
+        (keys_dir.join(JWKS_FILE), "the public key set"),
+    ];
+    for (path, what) in entries {
+        let meta = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            return Err(KeyFileError::Writable { path, what, mode });
+        }
+        let owner = meta.uid();
+        if uid != 0 && owner != uid && owner != 0 {
+            return Err(KeyFileError::NotOwned {
+                path,
+                what,
+                owner,
+                uid,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Creates a directory (and parents) with mode 0700 for new levels.

@@ -542,6 +542,20 @@ pub fn verify_chain(text: &str, keys: &[PublicKey]) -> Result<ChainVerdict, Unus
         );
         let this_digest = document::digest(doc)
             .map_err(|e: CanonicalError| Unusable::NotAttestation(e.to_string()))?;
+        if previous.is_none()
+            && let Some(epoch) = &att.epoch_start
+        {
+            // The first document may itself open an epoch (the history before it lost):
+            // said, like any other break, so the reader sees it.
+            lines.check(
+                true,
+                format!(
+                    "seq {}: new epoch declared: {} (previous chain verified to seq {})",
+                    att.seq, epoch.reason, epoch.previous_seq
+                ),
+                String::new(),
+            );
+        }
         if let Some((seq, digest)) = &previous {
             if let Some(epoch) = &att.epoch_start {
                 epochs += 1;
