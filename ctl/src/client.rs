@@ -121,10 +121,26 @@ pub async fn channel(path: &Path, timeout: Duration) -> Result<Channel, ClientEr
             }
             ClientError::Unreachable {
                 path: path.to_path_buf(),
-                reason: std::error::Error::source(&e)
-                    .map_or_else(|| e.to_string(), |s| s.to_string()),
+                reason: causes(&e),
             }
         })
+}
+
+/// `e`'s causes, outermost first, each said once.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !said.iter().any(|s| s.contains(&text)) {
+            said.push(text);
+        }
+        cause = c.source();
+    }
+    if said.is_empty() {
+        said.push(e.to_string());
+    }
+    said.join(": ")
 }
 
 /// The kind of the I/O error somewhere in `e`'s chain of causes.

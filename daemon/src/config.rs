@@ -117,6 +117,14 @@ pub struct Server {
     pub max_concurrent_per_connection: u32,
     /// Open `WatchPosture` streams one caller uid may hold at once.
     pub max_watches_per_uid: u32,
+    /// Connections one caller uid may hold open at once; more are refused at accept.
+    pub max_connections_per_uid: u32,
+    /// Connections open at once from all callers (kept well below `LimitNOFILE`).
+    pub max_connections: u32,
+    /// A new connection must send the HTTP/2 preface within this many milliseconds.
+    pub handshake_timeout_ms: u64,
+    /// A connection with no call in progress is closed after this many seconds.
+    pub idle_timeout_secs: u64,
     /// `Assess` calls each caller (uid) may make per minute, after a burst.
     pub assess_per_minute: u32,
     pub assess_burst: u32,
@@ -130,6 +138,10 @@ impl Default for Server {
             request_timeout_ms: 30_000,
             max_concurrent_per_connection: 32,
             max_watches_per_uid: 64,
+            max_connections_per_uid: 64,
+            max_connections: 1024,
+            handshake_timeout_ms: 5_000,
+            idle_timeout_secs: 300,
             assess_per_minute: 6,
             assess_burst: 3,
         }
@@ -700,6 +712,22 @@ impl Config {
                 u64::from(sv.max_watches_per_uid),
                 100_000,
             ),
+            (
+                "server.max_connections_per_uid",
+                u64::from(sv.max_connections_per_uid),
+                8_192,
+            ),
+            (
+                "server.max_connections",
+                u64::from(sv.max_connections),
+                8_192,
+            ),
+            (
+                "server.handshake_timeout_ms",
+                sv.handshake_timeout_ms,
+                60_000,
+            ),
+            ("server.idle_timeout_secs", sv.idle_timeout_secs, 86_400),
             ("events.debounce_ms", ev.debounce_ms, 60_000),
             ("events.proc_poll_ms", ev.proc_poll_ms, 3_600_000),
             ("events.queue", u64::from(ev.queue), 1_000_000),

@@ -17,7 +17,7 @@ use sd_notify::NotifyState;
 use tokio::net::UnixListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
-use tokio_stream::wrappers::UnixListenerStream;
+use tokio_stream::wrappers::ReceiverStream;
 
 use crate::api::grpc::Api;
 use crate::checks::Domain;
@@ -103,7 +103,8 @@ async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|e| ServerError::Activation(e.to_string()))?;
-    let api = ClawSecServer::new(Api::new(Arc::clone(&service)))
+    let refusals = Arc::new(crate::api::uds::Refusals::default());
+    let api = ClawSecServer::new(Api::new(Arc::clone(&service), Arc::clone(&refusals)))
         .max_decoding_message_size(server_cfg.max_request_bytes as usize);
 
     // File watches go in before READY too: a change made right after READY is seen.
@@ -139,6 +140,14 @@ async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
     }
     tokio::spawn(signals(handlers, Arc::clone(&service), shutdown_tx));
 
+    // Connections are admitted per uid and in total, and timed out when silent.
+    let incoming = crate::api::uds::accept(
+        listener,
+        crate::api::uds::Limits::of(&server_cfg),
+        Arc::clone(&refusals),
+        shutdown_rx.clone(),
+    );
+    tokio::spawn(Arc::clone(&refusals).run(shutdown_rx.clone()));
     let mut stop = shutdown_rx.clone();
     let result = tonic::transport::Server::builder()
         .timeout(Duration::from_millis(server_cfg.request_timeout_ms))
@@ -147,14 +156,14 @@ async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
         // connection is refused by HTTP/2 itself rather than queued without bound.
         .max_concurrent_streams(server_cfg.max_concurrent_per_connection)
         .http2_max_header_list_size(16 * 1024)
-        // Dead peers (a client that vanished without closing) are found and dropped.
-        .http2_keepalive_interval(Some(Duration::from_secs(60)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        // No keepalive pings: on a Unix socket a vanished peer closes the connection, and
+        // the idle timeout (`api::uds`) closes one that only sits there.
+        .http2_keepalive_interval(None)
         .add_service(api)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async move {
+        .serve_with_incoming_shutdown(ReceiverStream::new(incoming), async move {
             let _ = stop.wait_for(|s| *s).await;
         })
         .await;

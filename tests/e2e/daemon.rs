@@ -846,6 +846,103 @@ fn a_reload_from_a_fifo_or_dev_zero_is_refused_at_once_and_the_daemon_stays_resp
     std::fs::copy(&good, d.config()).unwrap();
 }
 
+/// Whether the daemon has closed `conn` (a read sees end of file or a reset), waiting at
+/// most `within`. What the daemon sent before closing (a GOAWAY) is read and ignored.
+fn closed_within(conn: &mut std::os::unix::net::UnixStream, within: Duration) -> bool {
+    use std::io::Read;
+    conn.set_read_timeout(Some(within)).unwrap();
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+    }
+}
+
+#[test]
+fn one_uid_cannot_exhaust_the_connection_table_and_silent_connections_are_closed() {
+    use std::os::unix::net::UnixStream;
+    let d = Daemon::start(
+        "hardened",
+        "[server]\nmax_connections_per_uid = 8\nhandshake_timeout_ms = 1500\nidle_timeout_secs = 3\n",
+    );
+    // Eight connections that never say anything fill this uid's share.
+    let mut silent: Vec<UnixStream> = (0..8)
+        .map(|_| UnixStream::connect(d.socket()).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let out = d.ctl(&["posture"]);
+    assert!(!out.status.success(), "a ninth connection was admitted");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("too many connections: uid")
+            && err.contains("already has 8 connections open (server.max_connections_per_uid)"),
+        "the refusal must say why: {err}"
+    );
+    // A flood of refused connections is a line or two in the log, not one each.
+    for _ in 0..300 {
+        let mut c = UnixStream::connect(d.socket()).unwrap();
+        let _ = c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let refused_lines = d.log().matches("connection refused").count();
+    assert!(
+        (1..=2).contains(&refused_lines),
+        "{refused_lines} log lines for 301 refused connections:\n{}",
+        d.log()
+    );
+    assert!(d.log().contains("uid") && d.log().contains("max_connections_per_uid"));
+    // Without a preface they are dropped after the handshake timeout, and the uid can
+    // connect again.
+    for c in &mut silent {
+        assert!(
+            closed_within(c, Duration::from_secs(4)),
+            "a silent connection outlived the handshake timeout"
+        );
+    }
+    let out = d.ctl(&["posture"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A connection that completes the HTTP/2 handshake but never calls is closed as idle.
+    let mut idle = UnixStream::connect(d.socket()).unwrap();
+    idle.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .unwrap();
+    let opened = Instant::now();
+    assert!(closed_within(&mut idle, Duration::from_secs(8)));
+    assert!(
+        opened.elapsed() >= Duration::from_secs(2),
+        "closed before the idle timeout: {:?}",
+        opened.elapsed()
+    );
+
+    // A posture watch waiting for a change is a call in progress, never idle.
+    let mut watch = Command::new(bin("clawsecctl"))
+        .args(["--socket", d.socket().to_str().unwrap(), "watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(watch.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        watch.try_wait().unwrap().is_none(),
+        "the watch was closed as idle: {}",
+        text(&watch.wait_with_output().unwrap().stderr)
+    );
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
 #[test]
 fn one_reader_cannot_open_watches_without_bound() {
     let d = Daemon::start("hardened", "[server]\nmax_watches_per_uid = 3\n");

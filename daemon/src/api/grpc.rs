@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use clawsec_proto::pb;
 use tokio_stream::{Stream, StreamExt};
-use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Response, Status};
 
+use super::uds::{CallGuard, Peer, Refusals};
 use crate::attest::Format;
 use crate::checks::{Domain, Severity, Status as CheckStatus};
 use crate::posture::PostureDoc;
@@ -20,11 +20,25 @@ use crate::service::{Service, ServiceError, Snapshot};
 #[derive(Debug, Clone)]
 pub struct Api {
     service: Arc<Service>,
+    refusals: Arc<Refusals>,
 }
 
 impl Api {
-    pub fn new(service: Arc<Service>) -> Self {
-        Api { service }
+    pub fn new(service: Arc<Service>, refusals: Arc<Refusals>) -> Self {
+        Api { service, refusals }
+    }
+
+    /// Logs who called what and how it ended (the audit trail's source). Refusals go
+    /// through the per-minute summary, so a flood of refused calls is a few lines.
+    fn audit<T>(&self, rpc: &str, who: &Caller, result: &Result<T, Status>) {
+        match result {
+            Ok(_) => tracing::info!(rpc, uid = who.uid, pid = who.pid, "ok"),
+            Err(s) => self.refusals.record(
+                Some(who.uid),
+                &format!("{rpc} refused ({:?})", s.code()),
+                s.message(),
+            ),
+        }
     }
 }
 
@@ -42,23 +56,25 @@ pub fn status(e: ServiceError) -> Status {
 }
 
 /// The caller, from the socket's peer credentials. No credentials, no service.
-fn caller<T>(req: &Request<T>) -> Result<Caller, Status> {
-    let cred = req
+/// The caller, from the connection's peer credentials, and the guard that marks a
+/// call in progress on its connection (so it is not closed as idle) until dropped.
+fn caller<T>(req: &Request<T>) -> Result<(Caller, CallGuard), Status> {
+    let peer = req
         .extensions()
-        .get::<UdsConnectInfo>()
-        .and_then(|i| i.peer_cred)
+        .get::<Peer>()
         .ok_or_else(|| Status::unauthenticated("no peer credentials on this connection"))?;
-    Ok(Caller::from_peer(cred.uid(), cred.gid(), cred.pid()))
-}
-
-/// Logs who called what and how it ended (the audit trail's source).
-fn audit<T>(rpc: &str, who: &Caller, result: &Result<T, Status>) {
-    match result {
-        Ok(_) => tracing::info!(rpc, uid = who.uid, pid = who.pid, "ok"),
-        Err(s) => {
-            tracing::warn!(rpc, uid = who.uid, pid = who.pid, code = ?s.code(), message = s.message(), "refused")
-        }
+    if let Some(reason) = &peer.refused {
+        return Err(Status::resource_exhausted(format!(
+            "too many connections: {reason}"
+        )));
     }
+    let cred = peer
+        .cred
+        .ok_or_else(|| Status::unauthenticated("no peer credentials on this connection"))?;
+    Ok((
+        Caller::from_peer(cred.uid(), cred.gid(), cred.pid()),
+        peer.call(),
+    ))
 }
 
 fn tier(t: Tier) -> i32 {
@@ -209,7 +225,7 @@ impl pb::claw_sec_server::ClawSec for Api {
         &self,
         req: Request<pb::GetPostureRequest>,
     ) -> Result<Response<pb::GetPostureResponse>, Status> {
-        let who = caller(&req)?;
+        let (who, _call) = caller(&req)?;
         let result =
             self.service
                 .get_posture(&who)
@@ -219,7 +235,7 @@ impl pb::claw_sec_server::ClawSec for Api {
                     age_ms: snap.age().as_millis() as u64,
                     events: Some(counters(&self.service.counters())),
                 });
-        audit("GetPosture", &who, &result);
+        self.audit("GetPosture", &who, &result);
         result.map(Response::new)
     }
 
@@ -227,7 +243,7 @@ impl pb::claw_sec_server::ClawSec for Api {
         &self,
         req: Request<pb::GetAttestationRequest>,
     ) -> Result<Response<pb::GetAttestationResponse>, Status> {
-        let who = caller(&req)?;
+        let (who, _call) = caller(&req)?;
         let r = req.into_inner();
         let result = match parse_format(&r.format) {
             Ok(format) => {
@@ -243,7 +259,7 @@ impl pb::claw_sec_server::ClawSec for Api {
             }
             Err(e) => Err(e),
         };
-        audit("GetAttestation", &who, &result);
+        self.audit("GetAttestation", &who, &result);
         result.map(Response::new)
     }
 
@@ -251,7 +267,7 @@ impl pb::claw_sec_server::ClawSec for Api {
         &self,
         req: Request<pb::AssessRequest>,
     ) -> Result<Response<pb::AssessResponse>, Status> {
-        let who = caller(&req)?;
+        let (who, _call) = caller(&req)?;
         let started = std::time::Instant::now();
         let domains = req.into_inner().domains;
         let result = self
@@ -263,7 +279,7 @@ impl pb::claw_sec_server::ClawSec for Api {
                 posture: Some(posture(&snap.posture)),
                 duration_ms: started.elapsed().as_millis() as u64,
             });
-        audit("Assess", &who, &result);
+        self.audit("Assess", &who, &result);
         result.map(Response::new)
     }
 
@@ -273,17 +289,18 @@ impl pb::claw_sec_server::ClawSec for Api {
         &self,
         req: Request<pb::WatchPostureRequest>,
     ) -> Result<Response<Self::WatchPostureStream>, Status> {
-        let who = caller(&req)?;
+        let (who, _call) = caller(&req)?;
         let result = self.service.open_watch(&who).map_err(status);
-        audit("WatchPosture", &who, &result);
+        self.audit("WatchPosture", &who, &result);
         let (rx, permit) = result?;
         let service = Arc::clone(&self.service);
         // The first event is the current posture; then one per change of tier, score, any
         // check's outcome or which domains are stale (re-signing alone is not a change).
         let mut last: Option<(Tier, u32, String, BTreeSet<Domain>)> = None;
         let stream = tokio_stream::wrappers::WatchStream::new(rx).filter_map(move |snap| {
-            // The stream owns the permit: the watch stops counting when it is dropped.
-            let _counted = &permit;
+            // The stream owns the permit and the call: the watch stops counting, and
+            // its connection may turn idle, when it is dropped.
+            let _counted = (&permit, &_call);
             let stale = service.stale_domains();
             let key = (
                 snap.posture.trust_tier,
@@ -308,7 +325,7 @@ impl pb::claw_sec_server::ClawSec for Api {
         &self,
         req: Request<pb::ListChecksRequest>,
     ) -> Result<Response<pb::ListChecksResponse>, Status> {
-        let who = caller(&req)?;
+        let (who, _call) = caller(&req)?;
         let result =
             self.service
                 .list_checks(&who)
@@ -329,7 +346,7 @@ impl pb::claw_sec_server::ClawSec for Api {
                         .collect(),
                     catalog_digest: crate::checks::catalog_digest(cat),
                 });
-        audit("ListChecks", &who, &result);
+        self.audit("ListChecks", &who, &result);
         result.map(Response::new)
     }
 
@@ -337,7 +354,7 @@ impl pb::claw_sec_server::ClawSec for Api {
         &self,
         req: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
-        let who = caller(&req)?;
+        let (who, _call) = caller(&req)?;
         let r = req.into_inner();
         let result = self
             .service
@@ -359,7 +376,7 @@ impl pb::claw_sec_server::ClawSec for Api {
                 allow = a.allow,
                 "decided"
             ),
-            Err(_) => audit("Authorize", &who, &result),
+            Err(_) => self.audit("Authorize", &who, &result),
         }
         result.map(Response::new)
     }
@@ -368,7 +385,7 @@ impl pb::claw_sec_server::ClawSec for Api {
         &self,
         req: Request<pb::ApproveBaselineRequest>,
     ) -> Result<Response<pb::ApproveBaselineResponse>, Status> {
-        let who = caller(&req)?;
+        let (who, _call) = caller(&req)?;
         let ids = req.into_inner().check_ids;
         let result = self
             .service
@@ -376,7 +393,7 @@ impl pb::claw_sec_server::ClawSec for Api {
             .await
             .map_err(status)
             .map(|approved| pb::ApproveBaselineResponse { approved });
-        audit("ApproveBaseline", &who, &result);
+        self.audit("ApproveBaseline", &who, &result);
         result.map(Response::new)
     }
 
@@ -384,7 +401,7 @@ impl pb::claw_sec_server::ClawSec for Api {
         &self,
         req: Request<pb::ReloadRequest>,
     ) -> Result<Response<pb::ReloadResponse>, Status> {
-        let who = caller(&req)?;
+        let (who, _call) = caller(&req)?;
         let result = self
             .service
             .reload(&who)
@@ -394,7 +411,7 @@ impl pb::claw_sec_server::ClawSec for Api {
                 config_digest: r.config_digest,
                 restart_required: r.restart_required,
             });
-        audit("Reload", &who, &result);
+        self.audit("Reload", &who, &result);
         result.map(Response::new)
     }
 
@@ -402,7 +419,7 @@ impl pb::claw_sec_server::ClawSec for Api {
         &self,
         req: Request<pb::RotateKeyRequest>,
     ) -> Result<Response<pb::RotateKeyResponse>, Status> {
-        let who = caller(&req)?;
+        let (who, _call) = caller(&req)?;
         let result =
             self.service
                 .rotate_key(&who)
@@ -412,7 +429,7 @@ impl pb::claw_sec_server::ClawSec for Api {
                     key_id,
                     previous_key_id,
                 });
-        audit("RotateKey", &who, &result);
+        self.audit("RotateKey", &who, &result);
         result.map(Response::new)
     }
 }

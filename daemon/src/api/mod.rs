@@ -2,3 +2,4 @@
 //! only place in the daemon that knows about tonic (and, later, HTTP).
 
 pub mod grpc;
+pub mod uds;
