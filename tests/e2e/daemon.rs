@@ -21,6 +21,8 @@ struct Daemon {
     notify: UnixDatagram,
     /// Every sd_notify message received so far.
     messages: Vec<String>,
+    /// The daemon's `RUST_LOG` (`info` unless a test wants more).
+    rust_log: String,
 }
 
 impl Daemon {
@@ -58,6 +60,7 @@ impl Daemon {
             dir,
             notify,
             messages: Vec::new(),
+            rust_log: "info".into(),
         }
     }
 
@@ -78,7 +81,7 @@ impl Daemon {
         cmd.arg("--config")
             .arg(self.config())
             .env("NOTIFY_SOCKET", self.dir.path().join("notify.sock"))
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", &self.rust_log)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(self.dir.path().join("daemon.log")).unwrap());
         cmd
@@ -1787,4 +1790,194 @@ fn reaching_the_watch_limit_is_counted_and_answered_with_one_rescan() {
         table.contains("every domain current") && table.contains(&format!("{lost} lost watches")),
         "{table}"
     );
+}
+
+/// The values `tests/fixtures/planted/secrets.toml` plants, in that file's order.
+const PLANTED: &[&str] = &[
+    "Vq7LxT2pWm9rKc4B",
+    "Hn3sYd8GfQ1zRw6E",
+    "ghp_Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7c",
+    "sk-proj-Tz5Ku8Nw2Qe7Rb4Yc1Vm6Xs9Pa3Df0GhJk",
+    "Mj6Rt1Ws8Xb3Nc5Z",
+    "sk-ant-api03-Rw4Tq8Zn2Lc6Vb0Xm3Ks7Hd1Jf5Gp9Ya2Ue6Io0Pl4AA",
+    "AKIAQ7RZ3JX5K2MPL8VN",
+    "xoxb-7731553160-4412987730-Lp9Hs3Df6Gj2Kw5Qz8Xc1Vb4",
+];
+
+/// Every planted value, or any 8-character piece of one, found in `text`.
+fn leaks(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for secret in PLANTED {
+        let chars: Vec<char> = secret.chars().collect();
+        for piece in chars.windows(8) {
+            let piece: String = piece.iter().collect();
+            if text.contains(&piece) {
+                found.push(format!("{piece} (of {secret})"));
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// The payloads inside a JWS (`a.b.c`) or a DSSE envelope, decoded, so a secret in a
+/// base64 payload is found too.
+fn decoded_payloads(text: &str) -> String {
+    use base64::Engine;
+    let mut out = String::new();
+    let decode = |b64: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(b64.trim_end_matches('='))
+            .or_else(|_| base64::engine::general_purpose::STANDARD.decode(b64))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let t = text.trim();
+    if let Ok(v) = serde_json::from_str::<Value>(t) {
+        if let Some(p) = v["payload"].as_str() {
+            out.push_str(&decode(p));
+        }
+    } else if t.split('.').count() == 3 {
+        out.push_str(&decode(t.split('.').nth(1).unwrap()));
+    }
+    out
+}
+
+/// Every row of an SQLite database as text (`iterdump`).
+fn dump_db(db: &Path) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('\\n'.join(c.iterdump()))")
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        out.stdout.len() > 1000,
+        "the dump is empty: the test reads nothing"
+    );
+    text(&out.stdout)
+}
+
+#[test]
+fn no_planted_secret_reaches_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Daemon::prepare(dir, "insecure", "");
+    let host = d.dir.path().join("host");
+    materialize_host_dir(&workspace().join("tests/fixtures/planted"), &host);
+    d.rust_log = "trace".into();
+    let mut outputs: Vec<(String, String)> = Vec::new();
+
+    // The one-shot assessment: human report, JSON, every attestation form.
+    let state = tempfile::tempdir().unwrap();
+    for (label, extra) in [
+        ("--assess-only report", vec![]),
+        ("--assess-only --json", vec!["--json"]),
+        ("--assess-only --format jws", vec!["--format", "jws"]),
+        ("--assess-only --format dsse", vec!["--format", "dsse"]),
+    ] {
+        let att = state.path().join("att.out");
+        let out = Command::new(bin("clawsecd"))
+            .args(["--assess-only", "--config"])
+            .arg(d.config())
+            .arg("--state-dir")
+            .arg(state.path())
+            .arg("--out")
+            .arg(&att)
+            .args(&extra)
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{label}: {}", text(&out.stderr));
+        outputs.push((format!("{label} stdout"), text(&out.stdout)));
+        outputs.push((format!("{label} stderr"), text(&out.stderr)));
+        let written = std::fs::read_to_string(&att).unwrap();
+        outputs.push((format!("{label} payload"), decoded_payloads(&written)));
+        outputs.push((format!("{label} attestation"), written));
+    }
+    outputs.push((
+        "--assess-only database".into(),
+        dump_db(&state.path().join("clawsec.db")),
+    ));
+
+    // The daemon at trace level, and everything a reader can ask it.
+    d = d.launch();
+    for args in [
+        vec!["posture"],
+        vec!["posture", "--json"],
+        vec!["assess", "--json"],
+        vec!["attestation"],
+        vec!["attestation", "--format", "jws"],
+        vec!["checks", "--json"],
+        vec!["gate", "--action", "exec"],
+    ] {
+        let out = d.ctl(&args);
+        let stdout = text(&out.stdout);
+        outputs.push((
+            format!("clawsecctl {} payload", args.join(" ")),
+            decoded_payloads(&stdout),
+        ));
+        outputs.push((
+            format!("clawsecctl {}", args.join(" ")),
+            stdout + &text(&out.stderr),
+        ));
+    }
+    d.signal("TERM");
+    let _ = d.child.take().unwrap().wait();
+    assert!(
+        d.log().contains("DEBUG") && d.log().contains("TRACE"),
+        "the daemon did not log at trace level"
+    );
+    outputs.push(("daemon log (trace)".into(), d.log()));
+    outputs.push((
+        "daemon database".into(),
+        dump_db(&d.state().join("clawsec.db")),
+    ));
+
+    // A config error on a file that is not a config: only the key and place, never the
+    // content (here a shadow-like line holding a planted value).
+    let shadow = d.dir.path().join("shadow");
+    std::fs::write(&shadow, format!("root:{}:19000:0:99999:7:::\n", PLANTED[0])).unwrap();
+    let link = d.dir.path().join("linked.toml");
+    std::os::unix::fs::symlink(&shadow, &link).unwrap();
+    let out = Command::new(bin("clawsecd"))
+        .args(["--check-config", "--config"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    outputs.push(("--check-config error".into(), text(&out.stderr)));
+
+    // The test must see what it is looking for: the planted problems are found.
+    let json = &outputs
+        .iter()
+        .find(|(l, _)| l == "--assess-only --json stdout")
+        .unwrap()
+        .1;
+    for id in ["NET-002", "SKL-001", "INC-001"] {
+        assert!(
+            json.contains(&format!("\"{id}\"")),
+            "{id} missing from the report"
+        );
+    }
+    for reported in [
+        "ops:[REDACTED password]@10.0.9.30:8080/mcp?token=[REDACTED]",
+        "skills/[REDACTED ghp_",
+        "ops:[REDACTED password]@203.0.113.51:3333 --api=[REDACTED sk-ant-",
+        "node (pid 4410) OPENAI_API_KEY",
+    ] {
+        assert!(
+            json.contains(reported),
+            "the planted value must be reported, redacted: {reported}"
+        );
+    }
+    let found: Vec<String> = outputs
+        .iter()
+        .flat_map(|(label, text)| {
+            leaks(text)
+                .into_iter()
+                .map(move |l| format!("{label}: {l}"))
+        })
+        .collect();
+    assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
 }
