@@ -142,6 +142,28 @@ pub enum Error {
 
 /// Runs the command line and maps the result to an exit status.
 pub fn run(cli: Cli) -> ExitCode {
+    // The default panic report prints the message, which may quote input read from the
+    // host: say where instead, and the message only when it quotes nothing.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let thread = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_owned();
+        eprintln!(
+            "clawsecd: internal error in thread {thread} at {at}: {}",
+            crate::engine::printable_panic(&message)
+        );
+    }));
     match dispatch(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

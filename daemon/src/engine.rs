@@ -64,6 +64,41 @@ pub struct Plan<'a> {
     pub today: Date,
 }
 
+/// Runs one check. A check that panics (a bug, perhaps on hostile input) is an error
+/// naming the panic, at once: never a pass, and never a worker lost until the deadline.
+fn run_one(check: &'static Check, facts: &Facts) -> Outcome {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::checks::guard_discovery(check, facts, (check.run)(facts))
+    }));
+    run.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let message = printable_panic(&message);
+        tracing::error!(check = check.id, "check panicked: {message}");
+        Outcome::Error {
+            kind: ErrorKind::Internal,
+            reason: format!("the check failed internally (a bug in ClawSec): {message}"),
+        }
+    })
+}
+
+/// A panic message fit to print. Some quote the data they failed on (a string sliced
+/// off a character boundary, an `Err` unwrapped), and that data may be a secret read from
+/// the host: such a message is withheld; a short plain one ("attempt to subtract with
+/// overflow") is kept.
+pub fn printable_panic(message: &str) -> String {
+    if message.is_empty() {
+        "no message".into()
+    } else if message.len() > 120 || message.contains(['`', '"', '\'', '{', '(']) {
+        "message withheld: it may quote what was being read".into()
+    } else {
+        message.to_owned()
+    }
+}
+
 /// Runs every check of the plan and scores the result.
 pub fn assess(facts: Arc<Facts>, plan: &Plan<'_>) -> Assessment {
     let started = Instant::now();
@@ -93,8 +128,7 @@ pub fn assess(facts: Arc<Facts>, plan: &Plan<'_>) -> Assessment {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(check) = checks.get(i) else { break };
                     let t = Instant::now();
-                    let outcome =
-                        crate::checks::guard_discovery(check, &facts, (check.run)(&facts));
+                    let outcome = run_one(check, &facts);
                     // The receiver may have given up at the deadline; that is fine.
                     if tx.send((i, outcome, t.elapsed())).is_err() {
                         break;
@@ -262,5 +296,49 @@ fn apply_waiver(run: &mut CheckRun, waivers: &[Waiver], today: Date) {
             Some(r) => format!("{r} ({note})"),
             None => note,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{Domain, Severity};
+
+    fn panics(_: &Facts) -> Outcome {
+        let input = "secret-looking input";
+        // Slicing off a character boundary: the panic message quotes the string.
+        let _ = &format!("é{input}")[1..];
+        unreachable!()
+    }
+
+    static PANICS: Check = Check {
+        id: "TEST-PANIC",
+        domain: Domain::Incident,
+        severity: Severity::High,
+        title: "panics",
+        rationale: "",
+        remediation: "",
+        references: &[],
+        reads: &[],
+        run: panics,
+    };
+
+    #[test]
+    fn a_panicking_check_is_an_internal_error_at_once_and_quotes_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let fs = crate::probe::HostFs::open(root.path(), crate::config::Limits::default()).unwrap();
+        let facts = Facts::new(fs, crate::facts::Scope::full(), Default::default());
+        let started = Instant::now();
+        let outcome = run_one(&PANICS, &facts);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        match outcome {
+            Outcome::Error { kind, reason } => {
+                assert_eq!(kind, ErrorKind::Internal);
+                assert!(reason.contains("failed internally"), "{reason}");
+                assert!(!reason.contains("secret-looking"), "{reason}");
+                assert!(reason.contains("message withheld"), "{reason}");
+            }
+            other => panic!("a panic became {other:?}"),
+        }
     }
 }

@@ -244,6 +244,8 @@ pub enum ErrorKind {
     Io,
     /// The check ran past its time limit.
     Timeout,
+    /// The check itself failed (a panic: a bug in ClawSec, never a pass).
+    Internal,
 }
 
 impl From<&ProbeError> for ErrorKind {
