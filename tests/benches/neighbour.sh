@@ -10,11 +10,14 @@
 #       (how many process events were seen, how many could change a verdict, how many
 #       event-triggered runs happened).
 #
-# Usage: sudo tests/benches/neighbour.sh [IDLE_SECS]
+# Usage: sudo [PAIRS=N] tests/benches/neighbour.sh [IDLE_SECS]
+#   PAIRS (default 1): how many times each workload runs without and then with the
+#   daemon, alternating; with more than one, a line compares the median wall times.
 # Needs: root, a release build (cargo build --release -p clawsecd -p clawsecctl), npm.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 idle_secs=${1:-600}
+pairs=${PAIRS:-1}
 bin=target/release
 [ "$(id -u)" = 0 ] || { echo "run as root: the process connector needs it" >&2; exit 2; }
 [ -x $bin/clawsecd ] && [ -x $bin/clawsecctl ] || { echo "build the release binaries first" >&2; exit 2; }
@@ -49,6 +52,8 @@ kill $daemon; wait $daemon 2>/dev/null || true; rm -rf "$work/state" "$work/s.so
 # Each workload starts from the same clean state in both runs.
 run_workload() { # name, setup, command
   local name=$1 setup=$2 cmd=$3
+  : >"$work/walls.$name"
+  for pair in $(seq "$pairs"); do
   for with in no yes; do
     bash -c "$setup" >/dev/null 2>&1
     if [ $with = yes ]; then
@@ -69,7 +74,20 @@ print('| %s | with daemon | %.1f s wall | %.1f s CPU | daemon %.2f s CPU = %.3f 
     else
       python3 -c "print('| %s | without | %.1f s wall | %.1f s CPU | | |' % ('$name', $s1-$s0, $u+$s))"
     fi
+    echo "$with $(python3 -c "print($s1-$s0)")" >>"$work/walls.$name"
   done
+  done
+  # Alternating pairs: the difference of the medians beside the spread of each side.
+  python3 - "$work/walls.$name" "$name" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+no = sorted(float(w) for k, w in rows if k == "no")
+yes = sorted(float(w) for k, w in rows if k == "yes")
+if len(no) > 1:
+    print("| %s | %d alternating pairs | median wall without %.1f s (%.1f–%.1f), with %.1f s (%.1f–%.1f): difference %+.1f %% | | |" % (
+        sys.argv[2], len(no), statistics.median(no), no[0], no[-1], statistics.median(yes), yes[0], yes[-1],
+        100 * (statistics.median(yes) / statistics.median(no) - 1)))
+PY
 }
 echo "(b) workloads"
 run_workload "cargo build -p clawsec-proto (clean)" \

@@ -28,11 +28,17 @@ impl Api {
         Api { service, refusals }
     }
 
-    /// Logs who called what and how it ended (the audit trail's source). Refusals go
-    /// through the per-minute summary, so a flood of refused calls is a few lines.
+    /// Logs who called what and how it ended (the audit trail's source). Calls that
+    /// change something (Assess, Reload, RotateKey, ApproveBaseline) are INFO; reads,
+    /// which agents and dashboards make all day, are DEBUG. Refusals go through the
+    /// per-minute summary, so a flood of refused calls is a few lines.
     fn audit<T>(&self, rpc: &str, who: &Caller, result: &Result<T, Status>) {
+        const CHANGES: [&str; 4] = ["Assess", "Reload", "RotateKey", "ApproveBaseline"];
         match result {
-            Ok(_) => tracing::info!(rpc, uid = who.uid, pid = who.pid, "ok"),
+            Ok(_) if CHANGES.contains(&rpc) => {
+                tracing::info!(rpc, uid = who.uid, pid = who.pid, "ok")
+            }
+            Ok(_) => tracing::debug!(rpc, uid = who.uid, pid = who.pid, "ok"),
             Err(s) => self.refusals.record(
                 Some(who.uid),
                 &format!("{rpc} refused ({:?})", s.code()),

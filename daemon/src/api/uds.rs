@@ -366,6 +366,8 @@ pub fn accept(
 #[derive(Debug, Default)]
 pub struct Refusals {
     window: Mutex<Window>,
+    /// Refusals since the last tick of `run`.
+    recent: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -379,6 +381,7 @@ impl Refusals {
     /// Records one refusal of kind `what` (for example "Assess refused"); `detail` is
     /// logged with the first of its kind in a window.
     pub fn record(&self, uid: Option<u32>, what: &str, detail: &str) {
+        self.recent.fetch_add(1, Ordering::Relaxed);
         let Ok(mut w) = self.window.lock() else {
             return;
         };
@@ -424,16 +427,39 @@ impl Refusals {
         w.started = None;
     }
 
-    /// Flushes every minute until `shutdown`.
+    /// Every ten seconds until `shutdown`: logs the summary of a window that is a minute
+    /// old, and once refusals stop, hands the memory the flood's connections freed back
+    /// to the system.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        let mut flooded = false;
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = tick.tick() => self.flush(),
+                _ = tick.tick() => {
+                    self.flush();
+                    // A tick with no refusals after one with some: the flood is over.
+                    let now = self.recent.swap(0, Ordering::Relaxed) > 0;
+                    if flooded && !now {
+                        release_freed_memory();
+                    }
+                    flooded = now;
+                }
                 _ = shutdown.wait_for(|s| *s) => return,
             }
         }
+    }
+}
+
+/// After a flood of refusals, hands the heap that its connections freed
+/// back to the system, so the daemon's resident memory returns to where it was instead
+/// of keeping the flood's high-water mark.
+#[allow(unsafe_code)]
+fn release_freed_memory() {
+    // SAFETY: malloc_trim only releases free memory at the top of glibc's heaps and in
+    // its arenas; it touches no memory in use and is safe to call from any thread.
+    unsafe {
+        nix::libc::malloc_trim(0);
     }
 }
 
