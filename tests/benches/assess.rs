@@ -10,17 +10,11 @@ use std::time::{Duration, Instant};
 
 mod big_host;
 use clawsecd::checks;
-use clawsecd::config::{Config, Loaded, Source};
 
 fn main() {
     let root = tempfile::tempdir().expect("tempdir");
     let (files, procs) = big_host::big_host(root.path());
-    let loaded = Loaded {
-        config: Config::default(),
-        source: Source::Defaults,
-        text: String::new(),
-        dev_mode: false,
-    };
+    let loaded = clawsec_tests::default_loaded();
     let catalog = checks::catalog();
     let mut samples: Vec<Duration> = Vec::new();
     let mut tier = String::new();

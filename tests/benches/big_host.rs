@@ -48,18 +48,7 @@ pub fn big_host(root: &Path) -> (usize, usize) {
             );
         }
         for k in 0..15 {
-            let dir = format!("{home}/.claude/skills/skill-{k}");
-            spec.files.insert(
-                format!("{dir}/SKILL.md"),
-                format!(
-                    "---\nname: skill-{k}\ndescription: does thing {k}\n---\n{}",
-                    "Use git log and summarise.\n".repeat(30)
-                ),
-            );
-            spec.files.insert(
-                format!("{dir}/scripts/run.sh"),
-                "#!/bin/sh\nset -eu\ngit log --oneline | head -20\n".into(),
-            );
+            clawsec_tests::add_skill(&mut spec, &format!("{home}/.claude/skills/skill-{k}"), k);
             files += 2;
         }
         files += 8;

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use clawsec_tests::{HostSpec, ProcSpec, materialize_host_dir, workspace};
 use clawsecd::checks;
-use clawsecd::config::{Config, Loaded, Source};
 
 fn base(root: &Path) {
     materialize_host_dir(&workspace().join("tests/fixtures/hosts/hardened"), root);
@@ -36,17 +35,10 @@ fn files(root: &Path, n: usize) {
 fn skills(root: &Path, n: usize) {
     let mut spec = HostSpec::default();
     for k in 0..n {
-        let dir = format!("home/alice/.openclaw/skills/skill-{k}");
-        spec.files.insert(
-            format!("{dir}/SKILL.md"),
-            format!(
-                "---\nname: skill-{k}\ndescription: does thing {k}\n---\n{}",
-                "Use git log and summarise.\n".repeat(30)
-            ),
-        );
-        spec.files.insert(
-            format!("{dir}/scripts/run.sh"),
-            "#!/bin/sh\nset -eu\ngit log --oneline | head -20\n".into(),
+        clawsec_tests::add_skill(
+            &mut spec,
+            &format!("home/alice/.openclaw/skills/skill-{k}"),
+            k,
         );
     }
     spec.materialize(root);
@@ -86,12 +78,7 @@ fn processes(root: &Path, n: usize) {
 }
 
 fn assess_ms(root: &Path) -> (f64, String) {
-    let loaded = Loaded {
-        config: Config::default(),
-        source: Source::Defaults,
-        text: String::new(),
-        dev_mode: false,
-    };
+    let loaded = clawsec_tests::default_loaded();
     let catalog = checks::catalog();
     let mut samples: Vec<Duration> = Vec::new();
     let mut note = String::new();

@@ -332,12 +332,7 @@ proptest! {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, bytes).unwrap();
         }
-        let loaded = clawsecd::config::Loaded {
-            config: clawsecd::config::Config::default(),
-            source: clawsecd::config::Source::Defaults,
-            text: String::new(),
-            dev_mode: false,
-        };
+        let loaded = clawsec_tests::default_loaded();
         let catalog = clawsecd::checks::catalog();
         let setup = clawsecd::cli::setup(&loaded, Some(root), &catalog).unwrap();
         let plan = clawsecd::engine::Plan {

@@ -264,3 +264,29 @@ pub fn run(name: &str, args: &[&str]) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// The built-in defaults, as loaded without a config file on a privileged host (no dev
+/// mode): what benches and in-process assessments of fixture trees run with.
+pub fn default_loaded() -> clawsecd::config::Loaded {
+    clawsecd::config::Loaded {
+        config: clawsecd::config::Config::default(),
+        source: clawsecd::config::Source::Defaults,
+        text: String::new(),
+        dev_mode: false,
+    }
+}
+
+/// One ordinary skill in `dir`: a SKILL.md and a script that reads the git log.
+pub fn add_skill(spec: &mut HostSpec, dir: &str, k: usize) {
+    spec.files.insert(
+        format!("{dir}/SKILL.md"),
+        format!(
+            "---\nname: skill-{k}\ndescription: does thing {k}\n---\n{}",
+            "Use git log and summarise.\n".repeat(30)
+        ),
+    );
+    spec.files.insert(
+        format!("{dir}/scripts/run.sh"),
+        "#!/bin/sh\nset -eu\ngit log --oneline | head -20\n".into(),
+    );
+}
