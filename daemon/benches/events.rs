@@ -271,7 +271,7 @@ fn fixture_host() {
     std::fs::write(
         dir.path().join("c.toml"),
         format!(
-            "host_root = {:?}\nstate_dir = {:?}\nsocket = {:?}\n[server]\nassess_per_minute = 100000\nassess_burst = 100000\n",
+            "host_root = {:?}\nstate_dir = {:?}\nsocket = {:?}\n[server]\nassess_per_minute = 600\nassess_burst = 100\n",
             host.display().to_string(),
             dir.path().join("state").display().to_string(),
             sock.display().to_string()
@@ -291,7 +291,11 @@ fn fixture_host() {
     let pid = daemon.0.id();
     let start = Instant::now();
     while std::os::unix::net::UnixStream::connect(&sock).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(60));
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "clawsecd did not start; run it with --check-config --config {}",
+            dir.path().join("c.toml").display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     runtime().block_on(async {

@@ -11,8 +11,10 @@
 #       event-triggered runs happened).
 #
 # Usage: sudo [PAIRS=N] tests/benches/neighbour.sh [IDLE_SECS]
-#   PAIRS (default 1): how many times each workload runs without and then with the
-#   daemon, alternating; with more than one, a line compares the median wall times.
+#   PAIRS (default 1): how many times each workload runs without and with the daemon
+#   (without first in odd pairs, with first in even ones); with more than one, a line
+#   compares the median wall times.
+#   IDLE_SECS 0 skips (a); ONLY=cargo or ONLY=npm runs just that workload.
 # Needs: root, a release build (cargo build --release -p clawsecd -p clawsecctl), npm.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,6 +41,7 @@ import json, sys
 e = json.load(sys.stdin)["events"]
 print(e["process_events"], e["process_events_relevant"], e["process_runs"], e["targeted_runs"], e["full_rescans"])'; }
 
+if [ "$idle_secs" -gt 0 ]; then
 start_daemon
 echo "(a) idle live host, ${idle_secs} s"
 t0=$(cpu_ticks $daemon); s0=$(date +%s.%N)
@@ -48,13 +51,18 @@ rss=$(awk '/VmRSS/{print $2}' /proc/$daemon/status)
 read -r pe rel pr tr fr <<<"$(events)"
 python3 -c "print('| idle | %.0f s | daemon CPU %.3f %% of one core | RSS %.1f MiB | %s process events, %s relevant, %s process runs, %s file runs, %s re-scans |' % ($s1-$s0, 100*($t1-$t0)/$tck/($s1-$s0), $rss/1024, '$pe', '$rel', '$pr', '$tr', '$fr'))"
 kill $daemon; wait $daemon 2>/dev/null || true; rm -rf "$work/state" "$work/s.sock"
+fi
 
 # Each workload starts from the same clean state in both runs.
 run_workload() { # name, setup, command
   local name=$1 setup=$2 cmd=$3
-  : >"$work/walls.$name"
+  local walls="$work/walls.$(echo "$name" | tr -c 'A-Za-z0-9' _)"
+  : >"$walls"
   for pair in $(seq "$pairs"); do
-  for with in no yes; do
+  # The order alternates too (without first in odd pairs, with first in even ones), so
+  # whatever the first run of a pair leaves behind (page cache, writeback) falls on both.
+  order="no yes"; [ $((pair % 2)) = 0 ] && order="yes no"
+  for with in $order; do
     bash -c "$setup" >/dev/null 2>&1
     if [ $with = yes ]; then
       start_daemon
@@ -74,11 +82,11 @@ print('| %s | with daemon | %.1f s wall | %.1f s CPU | daemon %.2f s CPU = %.3f 
     else
       python3 -c "print('| %s | without | %.1f s wall | %.1f s CPU | | |' % ('$name', $s1-$s0, $u+$s))"
     fi
-    echo "$with $(python3 -c "print($s1-$s0)")" >>"$work/walls.$name"
+    echo "$with $(python3 -c "print($s1-$s0)")" >>"$walls"
   done
   done
   # Alternating pairs: the difference of the medians beside the spread of each side.
-  python3 - "$work/walls.$name" "$name" <<'PY'
+  python3 - "$walls" "$name" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 no = sorted(float(w) for k, w in rows if k == "no")
@@ -90,9 +98,10 @@ if len(no) > 1:
 PY
 }
 echo "(b) workloads"
-run_workload "cargo build -p clawsec-proto (clean)" \
+only=${ONLY:-}
+[ -z "$only" ] || [ "$only" = cargo ] && run_workload "cargo build -p clawsec-proto (clean)" \
   "CARGO_TARGET_DIR=$work/target cargo clean -p clawsec-proto; rm -rf $work/target" \
   "CARGO_TARGET_DIR=$work/target cargo build --release -p clawsec-proto"
-run_workload "npm install @modelcontextprotocol/inspector (clean)" \
+[ -z "$only" ] || [ "$only" = npm ] && run_workload "npm install @modelcontextprotocol/inspector (clean)" \
   "rm -rf $work/npm; mkdir -p $work/npm; npm cache clean --force" \
   "cd $work/npm && npm install --no-audit --no-fund @modelcontextprotocol/inspector"
