@@ -14,7 +14,8 @@
 #   PAIRS (default 1): how many times each workload runs without and with the daemon
 #   (without first in odd pairs, with first in even ones); with more than one, a line
 #   compares the median wall times.
-#   IDLE_SECS 0 skips (a); ONLY=cargo or ONLY=npm runs just that workload.
+#   IDLE_SECS 0 skips (a); ONLY=cargo or ONLY=npm runs just that workload; EVENTS=off
+#   runs the daemon with [events] enabled = false.
 # Needs: root, a release build (cargo build --release -p clawsecd -p clawsecctl), npm.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,6 +32,9 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 start_daemon() {
   mkdir -p "$work/state"
   printf 'state_dir = "%s/state"\nsocket = "%s/s.sock"\n' "$work" "$work" > "$work/c.toml"
+  # EVENTS=off: the daemon without file and process events (schedule only), to tell
+  # what the events themselves cost a workload.
+  [ "${EVENTS:-on}" = off ] && printf '[events]\nenabled = false\n' >> "$work/c.toml"
   $bin/clawsecd --config "$work/c.toml" > "$work/daemon.log" 2>&1 &
   daemon=$!
   for _ in $(seq 100); do [ -S "$work/s.sock" ] && break; sleep 0.1; done
