@@ -68,21 +68,26 @@ pub struct Cli {
     pub state_dir: Option<PathBuf>,
 
     /// With --assess-only: where to write the signed attestation.
-    #[arg(long, value_name = "FILE", default_value = "attestation.json")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "attestation.json",
+        requires = "assess_only"
+    )]
     pub out: PathBuf,
 
     /// With --assess-only: sign with this private key (PKCS#8 PEM, mode 0600) instead of
     /// the state directory's `keys/attestation.key`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "assess_only")]
     pub key: Option<PathBuf>,
 
     /// With --assess-only: the attestation's form.
-    #[arg(long, value_enum, default_value = "json")]
+    #[arg(long, value_enum, default_value = "json", requires = "assess_only")]
     pub format: crate::attest::Format,
 
     /// With --assess-only: bind the attestation to this freshness nonce (at least 16
     /// random bytes, base64url), so a verifier given `--nonce` knows it was made for them.
-    #[arg(long, value_name = "NONCE", value_parser = parse_nonce)]
+    #[arg(long, value_name = "NONCE", value_parser = parse_nonce, requires = "assess_only")]
     pub nonce: Option<String>,
 
     /// Print the stored attestation chain (one JSON document per line) for
@@ -182,6 +187,14 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
     }
     if cli.list_checks {
         return list_checks(&catalog, cli.json);
+    }
+    // A one-shot flag without its mode must not quietly start the long-running daemon.
+    if cli.json && !cli.assess_only {
+        return Err(Error::Usage(
+            "--json needs --assess-only or --list-checks (without them clawsecd starts the \
+             daemon, which prints no report)"
+                .into(),
+        ));
     }
     let loaded = config::load(cli.config.as_deref(), &ids)?;
     if cli.check_config {

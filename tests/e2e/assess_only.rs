@@ -670,3 +670,36 @@ fn seventy_thousand_decoy_skill_directories_cannot_hide_a_malicious_skill() {
     assert_eq!(status("SKL-003"), "error");
     assert_ne!(doc["trust_tier"], "HIGH");
 }
+
+#[test]
+fn a_one_shot_flag_without_its_mode_is_a_usage_error_not_a_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--json"],
+        vec!["--out", "x.json"],
+        vec!["--format", "jws"],
+        vec!["--nonce", "AAAAAAAAAAAAAAAAAAAAAA"],
+        vec!["--key", "k.pem"],
+    ] {
+        // Were it to start the daemon, this would not return (or would bind a socket).
+        let out = Command::new(bin("clawsecd"))
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("--assess-only"),
+            "{args:?}: the error must name the mode it needs: {}",
+            text(&out.stderr)
+        );
+    }
+    // With their mode they are fine.
+    let listed = run("clawsecd", &["--list-checks", "--json"]);
+    assert!(listed.status.success());
+}
