@@ -150,12 +150,6 @@ pub fn run(cli: Cli) -> ExitCode {
     // The default panic report prints the message, which may quote input read from the
     // host: say where instead, and the message only when it quotes nothing.
     std::panic::set_hook(Box::new(|info| {
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
         let at = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
@@ -166,7 +160,7 @@ pub fn run(cli: Cli) -> ExitCode {
             .to_owned();
         eprintln!(
             "clawsecd: internal error in thread {thread} at {at}: {}",
-            crate::engine::printable_panic(&message)
+            crate::engine::printable_panic(info.payload())
         );
     }));
     match dispatch(&cli) {

@@ -71,12 +71,7 @@ fn run_one(check: &'static Check, facts: &Facts) -> Outcome {
         crate::checks::guard_discovery(check, facts, (check.run)(facts))
     }));
     run.unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        let message = printable_panic(&message);
+        let message = printable_panic(panic.as_ref());
         tracing::error!(check = check.id, "check panicked: {message}");
         Outcome::Error {
             kind: ErrorKind::Internal,
@@ -85,11 +80,16 @@ fn run_one(check: &'static Check, facts: &Facts) -> Outcome {
     })
 }
 
-/// A panic message fit to print. Some quote the data they failed on (a string sliced
+/// A panic's message fit to print. Some quote the data they failed on (a string sliced
 /// off a character boundary, an `Err` unwrapped), and that data may be a secret read from
 /// the host: such a message is withheld; a short plain one ("attempt to subtract with
 /// overflow") is kept.
-pub fn printable_panic(message: &str) -> String {
+pub fn printable_panic(payload: &(dyn std::any::Any + Send)) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or_default();
     if message.is_empty() {
         "no message".into()
     } else if message.len() > 120 || message.contains(['`', '"', '\'', '{', '(']) {
