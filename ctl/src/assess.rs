@@ -31,9 +31,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<ExitCode, ClientError> {
         .into_inner();
     let p = r.posture.unwrap_or_default();
     if ctx.json {
-        let mut v = render::posture_json(&p, Some(0));
-        v["duration_ms"] = r.duration_ms.into();
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        // The same clawsec.posture/v1 document as `posture --json`.
+        println!("{}", r.document);
     } else {
         print!("{}", render::posture_table(&p, None));
         println!("\nassessed in {} ms", r.duration_ms);

@@ -18,18 +18,25 @@ pub struct Args {
 
 pub fn run(args: Args) -> ExitCode {
     let mut cmd = crate::Cli::command();
-    let mut out = std::io::stdout();
+    // Rendered into memory first: the generators panic on a failed write, and a reader
+    // that went away (`| head`) must end us quietly.
+    let mut text = Vec::new();
     if args.man {
-        return match clap_mangen::Man::new(cmd).render(&mut out) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("clawsecctl: {e}");
-                ExitCode::from(1)
-            }
-        };
+        if let Err(e) = clap_mangen::Man::new(cmd).render(&mut text) {
+            eprintln!("clawsecctl: {e}");
+            return ExitCode::from(1);
+        }
+    } else if let Some(shell) = args.shell {
+        clap_complete::generate(shell, &mut cmd, "clawsecctl", &mut text);
     }
-    if let Some(shell) = args.shell {
-        clap_complete::generate(shell, &mut cmd, "clawsecctl", &mut out);
+    match std::io::Write::write_all(&mut std::io::stdout(), &text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::from(clawsec_proto::output::BROKEN_PIPE_STATUS as u8)
+        }
+        Err(e) => {
+            eprintln!("clawsecctl: standard output: {e}");
+            ExitCode::from(1)
+        }
     }
-    ExitCode::SUCCESS
 }

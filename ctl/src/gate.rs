@@ -46,7 +46,7 @@ pub struct Args {
 }
 
 const ALLOW: u8 = 0;
-const DENY: u8 = 2;
+pub(crate) const DENY: u8 = 2;
 
 /// The action a Claude Code tool call needs.
 pub fn action_for_tool(tool: &str, maps: &[String]) -> String {

@@ -28,7 +28,7 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode, ClientError> {
     // How fresh the posture is, for callers allowed to read it: which domains are stale
     // (events were lost and the re-scan has not finished) and the event counters.
     let posture = ClawSecClient::new(channel)
-        .get_posture(pb::GetPostureRequest {})
+        .get_posture(pb::GetPostureRequest::default())
         .await
         .ok()
         .map(|r| r.into_inner());

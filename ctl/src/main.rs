@@ -29,8 +29,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "clawsecctl", version, after_help = EXAMPLES)]
 pub struct Cli {
-    /// clawsecd's socket [default: $CLAWSEC_SOCKET, else /run/clawsec/clawsecd.sock if
-    /// present, else your dev-mode socket under $XDG_RUNTIME_DIR/clawsec/].
+    /// clawsecd's socket [default: $CLAWSEC_SOCKET, else the first that answers of your
+    /// dev-mode socket ($XDG_RUNTIME_DIR/clawsec/clawsecd.sock, or
+    /// ~/.local/state/clawsec/run/clawsec/clawsecd.sock without XDG_RUNTIME_DIR) and the
+    /// system socket /run/clawsec/clawsecd.sock; root tries the system socket first].
     #[arg(long, global = true, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Print JSON instead of tables.
@@ -110,6 +112,20 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let gate = matches!(cli.command, Command::Gate(_));
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if gate {
+            // A gate that fails must deny: exit 2 is the status every agent treats as
+            // "blocked"; any other would let the action through.
+            eprintln!("clawsec: gate failed internally; denying");
+            std::process::exit(i32::from(gate::DENY));
+        }
+        if clawsec_proto::output::is_broken_pipe(info.payload()) {
+            std::process::exit(clawsec_proto::output::BROKEN_PIPE_STATUS);
+        }
+        default_hook(info);
+    }));
     match cli.command {
         Command::Keys(args) => {
             return keys::run(args, cli.socket.as_deref(), cli.timeout, cli.json);

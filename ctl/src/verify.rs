@@ -22,9 +22,12 @@ pub struct Args {
     /// continuity and every prev digest.
     #[arg(long, value_name = "FILE")]
     chain: Option<PathBuf>,
-    /// Public key: SPKI PEM, JWK or JWKS (all keys of a rotated history).
+    /// Public key: SPKI PEM, JWK or JWKS (all keys of a rotated history) [default: this
+    /// host's daemon's keys: attestation.jwks, else attestation.pub, in your dev-mode
+    /// state (~/.local/state/clawsec/keys/) and in /var/lib/clawsec/keys/; root looks in
+    /// the system one first].
     #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    key: Option<PathBuf>,
     /// Reject an attestation signed longer ago than this (e.g. 90s, 15m, 1h, 2d).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     max_age: Option<Duration>,
@@ -74,14 +77,63 @@ fn unusable(json: bool, what: &str, message: &str) -> ExitCode {
     ExitCode::from(UNUSABLE)
 }
 
+/// Where this host's daemon keeps its public keys, in the order to look: the caller's
+/// dev-mode state first, then the system's (root: the other way round); in each, the
+/// JWKS (every key, retired ones too) before the single current key.
+fn default_keys(root: bool, env: &dyn Fn(&str) -> Option<PathBuf>) -> Vec<PathBuf> {
+    let home = env("HOME").unwrap_or_else(|| PathBuf::from("/tmp"));
+    let dev = env("XDG_STATE_HOME")
+        .unwrap_or_else(|| home.join(".local/state"))
+        .join("clawsec/keys");
+    let system = PathBuf::from("/var/lib/clawsec/keys");
+    let dirs = if root { [system, dev] } else { [dev, system] };
+    dirs.iter()
+        .flat_map(|d| [d.join("attestation.jwks"), d.join("attestation.pub")])
+        .collect()
+}
+
 pub fn run(args: Args) -> ExitCode {
-    let key_text = match std::fs::read_to_string(&args.key) {
+    let key_path = match &args.key {
+        Some(k) => k.clone(),
+        None => {
+            let env = |k: &str| {
+                std::env::var_os(k)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            };
+            let looked = default_keys(crate::client::is_root(), &env);
+            match looked.iter().find(|p| p.exists()) {
+                Some(p) => {
+                    if !args.json {
+                        eprintln!(
+                            "clawsecctl: using this host's daemon keys from {}",
+                            p.display()
+                        );
+                    }
+                    p.clone()
+                }
+                None => {
+                    let list: Vec<String> =
+                        looked.iter().map(|p| p.display().to_string()).collect();
+                    return unusable(
+                        args.json,
+                        "--key",
+                        &format!(
+                            "not given, and no daemon public key found (looked for {}); pass --key FILE",
+                            list.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    };
+    let key_text = match std::fs::read_to_string(&key_path) {
         Ok(t) => t,
-        Err(e) => return unusable(args.json, &args.key.display().to_string(), &e.to_string()),
+        Err(e) => return unusable(args.json, &key_path.display().to_string(), &e.to_string()),
     };
     let keys = match parse_public_keys(&key_text) {
         Ok(k) => k,
-        Err(e) => return unusable(args.json, &args.key.display().to_string(), &e.to_string()),
+        Err(e) => return unusable(args.json, &key_path.display().to_string(), &e.to_string()),
     };
     let path = args
         .chain
@@ -131,7 +183,7 @@ pub fn run(args: Args) -> ExitCode {
             .collect();
         println!(
             "{}",
-            json!({ "valid": valid, "file": path.display().to_string(), "checks": reasons, "attestation": extra })
+            json!({ "valid": valid, "file": path.display().to_string(), "key": key_path.display().to_string(), "checks": reasons, "attestation": extra })
         );
     } else {
         for l in &lines {
@@ -157,5 +209,23 @@ mod tests {
         assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
         assert!(parse_duration("5 weeks").is_err());
         assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn the_jwks_comes_before_the_pem_and_a_user_looks_at_their_own_state_first() {
+        let env = |k: &str| (k == "HOME").then(|| PathBuf::from("/home/ada"));
+        let user = default_keys(false, &env);
+        assert_eq!(
+            user[0],
+            PathBuf::from("/home/ada/.local/state/clawsec/keys/attestation.jwks")
+        );
+        assert_eq!(
+            user[1],
+            PathBuf::from("/home/ada/.local/state/clawsec/keys/attestation.pub")
+        );
+        assert_eq!(
+            default_keys(true, &env)[0],
+            PathBuf::from("/var/lib/clawsec/keys/attestation.jwks")
+        );
     }
 }

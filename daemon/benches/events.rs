@@ -41,7 +41,7 @@ async fn wait(
 ) -> u64 {
     loop {
         let p = c
-            .get_posture(pb::GetPostureRequest {})
+            .get_posture(pb::GetPostureRequest::default())
             .await
             .unwrap()
             .into_inner()

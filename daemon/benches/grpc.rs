@@ -149,7 +149,7 @@ async fn load(socket: &Path, callers: usize) -> Figures {
             while start.elapsed() < RUN {
                 let t = Instant::now();
                 client
-                    .get_posture(pb::GetPostureRequest {})
+                    .get_posture(pb::GetPostureRequest::default())
                     .await
                     .expect("GetPosture");
                 lat.push(t.elapsed());
@@ -229,7 +229,7 @@ fn main() {
     let response: pb::GetPostureResponse = rt.block_on(async {
         let mut c =
             ClawSecClient::new(channel(&daemon_sock).await).max_decoding_message_size(16 << 20);
-        c.get_posture(pb::GetPostureRequest {})
+        c.get_posture(pb::GetPostureRequest::default())
             .await
             .expect("posture")
             .into_inner()

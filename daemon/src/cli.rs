@@ -150,6 +150,9 @@ pub fn run(cli: Cli) -> ExitCode {
     // The default panic report prints the message, which may quote input read from the
     // host: say where instead, and the message only when it quotes nothing.
     std::panic::set_hook(Box::new(|info| {
+        if clawsec_proto::output::is_broken_pipe(info.payload()) {
+            std::process::exit(clawsec_proto::output::BROKEN_PIPE_STATUS);
+        }
         let at = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
@@ -165,6 +168,9 @@ pub fn run(cli: Cli) -> ExitCode {
     }));
     match dispatch(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::from(clawsec_proto::output::BROKEN_PIPE_STATUS as u8)
+        }
         Err(e) => {
             eprintln!("clawsecd: {e}");
             ExitCode::from(if matches!(e, Error::Usage(_)) { 2 } else { 1 })

@@ -85,11 +85,7 @@ fn run_one(check: &'static Check, facts: &Facts) -> Outcome {
 /// the host: such a message is withheld; a short plain one ("attempt to subtract with
 /// overflow") is kept.
 pub fn printable_panic(payload: &(dyn std::any::Any + Send)) -> String {
-    let message = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or_default();
+    let message = clawsec_proto::output::panic_message(payload);
     if message.is_empty() {
         "no message".into()
     } else if message.len() > 120 || message.contains(['`', '"', '\'', '{', '(']) {

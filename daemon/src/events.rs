@@ -199,6 +199,25 @@ pub struct Counters {
     pub kernel_process_events: AtomicBool,
 }
 
+impl Counters {
+    /// The counters as JSON, named as in the `EventCounters` message.
+    pub fn to_json(&self) -> serde_json::Value {
+        use std::sync::atomic::Ordering::Relaxed;
+        serde_json::json!({
+            "watching": self.watching.load(Relaxed),
+            "events": self.events.load(Relaxed),
+            "targeted_runs": self.targeted_runs.load(Relaxed),
+            "overflows": self.overflows.load(Relaxed),
+            "lost_watches": self.lost_watches.load(Relaxed),
+            "full_rescans": self.full_rescans.load(Relaxed),
+            "process_runs": self.process_runs.load(Relaxed),
+            "process_events": self.process_events.load(Relaxed),
+            "process_events_relevant": self.process_events_relevant.load(Relaxed),
+            "kernel_process_events": self.kernel_process_events.load(Relaxed),
+        })
+    }
+}
+
 /// The real path of a host path under `root`.
 fn real(root: &Path, host: &Path) -> PathBuf {
     let mut p = root.to_path_buf();

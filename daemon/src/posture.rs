@@ -14,6 +14,16 @@ use crate::scoring::{Counts, Tier};
 
 pub const SCHEMA: &str = "clawsec.posture/v1";
 
+/// `doc` (a pretty-printed JSON object) with one more top-level member `name`, written
+/// after the others; the rest of the text is kept byte for byte.
+pub fn with_section(doc: &str, name: &str, value: &serde_json::Value) -> String {
+    let body = doc.trim_end().strip_suffix('}').unwrap_or(doc).trim_end();
+    let value = serde_json::to_string_pretty(value)
+        .unwrap_or_default()
+        .replace('\n', "\n  ");
+    format!("{body},\n  {}: {value}\n}}", serde_json::Value::from(name))
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PostureDoc {
     pub schema: &'static str,

@@ -70,12 +70,18 @@ async fn serve(loaded: Loaded, settings: Settings) -> Result<(), ServerError> {
     // inside it, and binding must not create it with looser permissions.
     clawsec_proto::attestation::keyfiles::create_private_dir(&settings.options.state_dir)?;
     let group = loaded.config.server.socket_group.clone();
-    let listener = match activated_listener()? {
+    // A socket we bound is ours to remove when we stop (cleanly or on an error after
+    // binding); one systemd passed belongs to systemd.
+    let (listener, _bound) = match activated_listener()? {
         Some(l) => {
             tracing::info!("using the socket passed by systemd (socket activation)");
-            l
+            (l, None)
         }
-        None => bind(&settings.socket, &group)?,
+        None => {
+            let l = bind(&settings.socket, &group)?;
+            let bound = BoundSocket::new(&settings.socket);
+            (l, bound)
+        }
     };
     let server_cfg = loaded.config.server.clone();
     let opts = settings.options.clone();
@@ -280,6 +286,38 @@ pub fn bind(path: &Path, group: &str) -> Result<UnixListener, ServerError> {
 }
 
 use std::os::unix::fs::DirBuilderExt;
+
+/// The socket file this daemon bound, removed when dropped if the path still names that
+/// very file (a successor may have replaced it; its socket is not ours to remove).
+#[derive(Debug)]
+struct BoundSocket {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl BoundSocket {
+    fn new(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        Some(BoundSocket {
+            path: path.to_path_buf(),
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+}
+
+impl Drop for BoundSocket {
+    fn drop(&mut self) {
+        use std::os::unix::fs::MetadataExt;
+        let ours = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| m.dev() == self.dev && m.ino() == self.ino);
+        if ours && let Err(e) = std::fs::remove_file(&self.path) {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot remove the socket");
+        }
+    }
+}
 
 /// Runs each domain on its own interval (with splay), and re-signs before the
 /// attestation expires when nothing is due.

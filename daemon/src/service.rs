@@ -65,6 +65,9 @@ pub struct Snapshot {
     /// The posture in its protobuf form, built by the first `GetPosture` that needs it:
     /// readers then share one conversion per snapshot instead of one per call.
     pub proto: std::sync::OnceLock<clawsec_proto::pb::Posture>,
+    /// The posture as the `clawsec.posture/v1` document (`--assess-only --json`'s very
+    /// bytes), built by the first reader that asks for it.
+    pub document: std::sync::OnceLock<String>,
 }
 
 impl Snapshot {
@@ -212,6 +215,7 @@ impl Service {
             assessed_at: Instant::now(),
             changed_checks: Vec::new(),
             proto: Default::default(),
+            document: Default::default(),
         }));
         let svc = Arc::new(Service {
             catalog,
@@ -443,6 +447,22 @@ impl Service {
     }
 
     /// Every domain currently marked stale, read under one lock.
+    /// The `clawsec.posture/v1` document of `snap` with the daemon's additive `daemon`
+    /// section: the posture's age, the domains that may be stale, the event counters
+    /// (docs/posture.md). What `clawsecctl posture --json` prints.
+    pub fn posture_document(&self, snap: &Snapshot) -> String {
+        let doc = snap
+            .document
+            .get_or_init(|| serde_json::to_string_pretty(&snap.posture).unwrap_or_default());
+        let stale: Vec<&str> = self.stale_domains().iter().map(|d| d.id()).collect();
+        let section = serde_json::json!({
+            "age_ms": snap.age().as_millis() as u64,
+            "stale_domains": stale,
+            "events": self.counters().to_json(),
+        });
+        crate::posture::with_section(doc, "daemon", &section)
+    }
+
     pub fn stale_domains(&self) -> std::collections::BTreeSet<Domain> {
         self.stale.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -730,6 +750,7 @@ impl Service {
                     assessed_at: Instant::now(),
                     changed_checks: Vec::new(),
                     proto: Default::default(),
+                    document: Default::default(),
                 });
                 self.latest.send_replace(Arc::clone(&snap));
                 return Ok(snap);
@@ -879,6 +900,7 @@ impl Service {
             assessed_at,
             changed_checks: changed,
             proto: Default::default(),
+            document: Default::default(),
         });
         self.latest.send_replace(Arc::clone(&snap));
         Ok(snap)

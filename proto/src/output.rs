@@ -27,6 +27,27 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Whether a panic is the standard library's "failed printing to stdout: Broken pipe":
+/// the reader of our output went away (`clawsecctl posture | head`). Programs end
+/// quietly then, with status 141 as if killed by SIGPIPE.
+pub fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let message = panic_message(payload);
+    message.starts_with("failed printing to std") && message.contains("Broken pipe")
+}
+
+/// A panic's message, when it has one (`panic!` with a literal or a format).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or_default()
+}
+
+/// The exit status after a broken pipe: 128 + SIGPIPE, what a shell reports for a
+/// program the signal ended.
+pub const BROKEN_PIPE_STATUS: i32 = 141;
+
 /// Why a file could not be written. Every message starts with the path.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {

@@ -42,7 +42,7 @@ start_daemon() {
 }
 events() { $bin/clawsecctl --socket "$work/s.sock" posture --json | python3 -c '
 import json, sys
-e = json.load(sys.stdin)["events"]
+e = json.load(sys.stdin)["daemon"]["events"]
 print(e["process_events"], e["process_events_relevant"], e["process_runs"], e["targeted_runs"], e["full_rescans"])'; }
 
 if [ "$idle_secs" -gt 0 ]; then

@@ -1045,3 +1045,69 @@ fn keys_generate_writes_the_documented_files() {
         text(&again.stderr)
     );
 }
+
+/// `clawsecctl verify` without `--key` uses this host's daemon keys, says which, and
+/// when there are none names every place it looked.
+#[test]
+fn verify_finds_the_daemons_public_key_or_names_where_it_looked() {
+    let host = tempfile::tempdir().unwrap();
+    materialize_host_dir(
+        &workspace().join("tests/fixtures/hosts/hardened"),
+        host.path(),
+    );
+    let xdg_state = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let doc = out.path().join("a.json");
+    let config = out.path().join("clawsecd.toml");
+    std::fs::write(&config, "").unwrap();
+    let assess = Command::new(bin("clawsecd"))
+        .args(["--assess-only", "--config"])
+        .arg(&config)
+        .arg("--host-root")
+        .arg(host.path())
+        .arg("--state-dir")
+        .arg(xdg_state.path().join("clawsec"))
+        .arg("--out")
+        .arg(&doc)
+        .output()
+        .unwrap();
+    assert!(assess.status.success(), "{}", text(&assess.stderr));
+    let verify = |state: &Path| {
+        Command::new(bin("clawsecctl"))
+            .args(["verify", "--json", "--file"])
+            .arg(&doc)
+            .env("XDG_STATE_HOME", state)
+            .output()
+            .unwrap()
+    };
+    let system_keys = Path::new("/var/lib/clawsec/keys");
+    if nix::unistd::geteuid().is_root() && system_keys.exists() {
+        eprintln!("skipped: this machine has system daemon keys, which root looks at first");
+        return;
+    }
+    let ok = verify(xdg_state.path());
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    let v: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(
+        v["key"],
+        xdg_state
+            .path()
+            .join("clawsec/keys/attestation.jwks")
+            .display()
+            .to_string()
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let none = verify(empty.path());
+    assert_eq!(none.status.code(), Some(2), "unusable input");
+    let err = text(&none.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}",
+            empty.path().join("clawsec/keys/attestation.pub").display()
+        )) && err.contains("/var/lib/clawsec/keys/attestation.jwks")
+            && err.contains("pass --key FILE"),
+        "{err}"
+    );
+}

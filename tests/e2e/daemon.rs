@@ -263,7 +263,7 @@ fn every_rpc_answers_through_clawsecctl() {
         (p["trust_tier"].as_str(), p["overall_score"].as_u64()),
         (Some("HIGH"), Some(100))
     );
-    assert!(p["age_ms"].as_u64().is_some());
+    assert!(p["daemon"]["age_ms"].as_u64().is_some());
     let human = text(&d.ctl(&["posture"]).stdout);
     assert!(human.starts_with("HIGH 100/100"), "{human}");
 
@@ -587,13 +587,23 @@ fn callers_outside_the_configured_roles_are_refused() {
     };
 
     let d = Daemon::start("hardened", "");
-    // The socket's own mode (0660, group clawsec) keeps others out first, and they are told
-    // which group would let them in.
+    // The socket's own mode (0660, group clawsec when that group exists) keeps others out
+    // first, and they are told which group would let them in: the socket's real one.
     let out = as_nobody(&d, &["posture"]);
     assert_eq!(out.status.code(), Some(1));
+    let group = {
+        use std::os::unix::fs::MetadataExt;
+        let gid = std::fs::metadata(d.socket()).unwrap().gid();
+        std::fs::read_to_string("/etc/group")
+            .unwrap()
+            .lines()
+            .find(|l| l.split(':').nth(2) == Some(&gid.to_string()))
+            .map(|l| l.split(':').next().unwrap().to_owned())
+            .unwrap()
+    };
     assert!(
         text(&out.stderr).contains("permission denied")
-            && text(&out.stderr).contains("group clawsec"),
+            && text(&out.stderr).contains(&format!("members of group {group}")),
         "{}",
         text(&out.stderr)
     );
@@ -996,6 +1006,91 @@ fn sigterm_stops_gracefully_with_exit_0() {
     assert_eq!(status.code(), Some(0), "{}", d.log());
     d.wait_for("STOPPING=1", Duration::from_secs(1));
     assert!(d.log().contains("stopped"));
+    assert!(
+        !d.socket().exists(),
+        "a clean stop removes the socket it bound"
+    );
+}
+
+/// Without `--socket`, clawsecctl finds the daemon that answers: an unprivileged user's
+/// own dev daemon before the system socket; when none answers, the error names every
+/// socket it tried and why.
+#[test]
+fn clawsecctl_finds_the_dev_daemon_and_names_every_socket_it_tried() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to run clawsecctl as another user");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::prepare(dir, "hardened", "");
+    let runtime = d.dir.path().join("xdg");
+    let dev_socket = runtime.join("clawsec/clawsecd.sock");
+    let config = std::fs::read_to_string(d.config()).unwrap().replace(
+        &format!("{:?}", d.socket().display().to_string()),
+        &format!("{:?}", dev_socket.display().to_string()),
+    );
+    std::fs::write(d.config(), config).unwrap();
+    let mut d = d.launch();
+    std::fs::set_permissions(
+        &dev_socket,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .unwrap();
+    // A world-readable copy: the checkout may sit under /root.
+    let exe_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        exe_dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let exe = public_copy("clawsecctl", exe_dir.path());
+    let home = d.dir.path().join("home");
+    let as_nobody = |args: &[&str]| {
+        Command::new(&exe)
+            .args(args)
+            .env_clear()
+            .env("HOME", &home)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("PATH", "/usr/bin:/bin")
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap()
+    };
+    let out = as_nobody(&["health"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&dev_socket.display().to_string()),
+        "the dev daemon answered: {}",
+        text(&out.stdout)
+    );
+
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(15)).code(), Some(0));
+    assert!(!dev_socket.exists(), "a clean stop removes the socket");
+    let out = as_nobody(&["health"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains(&dev_socket.display().to_string()), "{err}");
+    assert!(err.contains("/run/clawsec/clawsecd.sock"), "{err}");
+
+    // A socket file left by a daemon that died is named as such.
+    drop(std::os::unix::net::UnixListener::bind(&dev_socket).unwrap());
+    std::fs::set_permissions(
+        &dev_socket,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .unwrap();
+    let out = as_nobody(&["posture"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "cannot reach clawsecd at {}",
+            dev_socket.display()
+        )) && err.contains("stopped daemon"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -1320,7 +1415,7 @@ fn file_and_process_changes_show_up_without_waiting_for_the_schedule() {
     wait_status(&d, "INC-001", "fail", within);
     std::fs::remove_dir_all(host.join("proc/40404")).unwrap();
     wait_status(&d, "INC-001", "pass", within);
-    let events = &d.ctl_json(&["posture"])["events"];
+    let events = &d.ctl_json(&["posture"])["daemon"]["events"];
     assert!(events["targeted_runs"].as_u64().unwrap() > 0, "{events}");
     assert!(events["process_runs"].as_u64().unwrap() > 0, "{events}");
     assert!(
@@ -1331,7 +1426,7 @@ fn file_and_process_changes_show_up_without_waiting_for_the_schedule() {
 
 /// The event counters the daemon serves with its posture.
 fn events(d: &Daemon) -> Value {
-    d.ctl_json(&["posture"])["events"].clone()
+    d.ctl_json(&["posture"])["daemon"]["events"].clone()
 }
 
 fn counter(d: &Daemon, name: &str) -> u64 {
@@ -1370,7 +1465,7 @@ fn changes_to_clawsecs_own_config_and_key_show_up_without_waiting_for_the_schedu
     wait_status(&d, "INT-007", "pass", within);
 
     // Its own database writes are not changes: signing does not re-check itself.
-    let runs = |d: &Daemon| d.ctl_json(&["posture"])["events"]["targeted_runs"].as_u64();
+    let runs = |d: &Daemon| d.ctl_json(&["posture"])["daemon"]["events"]["targeted_runs"].as_u64();
     let before_runs = runs(&d);
     d.ctl(&["assess"]);
     std::thread::sleep(Duration::from_secs(1));
@@ -1439,23 +1534,20 @@ fn a_watched_directory_deleted_and_recreated_is_watched_again() {
     );
     let p = d.ctl_json(&["posture"]);
     assert!(
-        p["events"]["full_rescans"].as_u64() >= Some(1),
+        p["daemon"]["events"]["full_rescans"].as_u64() >= Some(1),
         "{}",
-        p["events"]
+        p["daemon"]["events"]
     );
     assert_eq!(
-        p["events"]["overflows"], 0,
+        p["daemon"]["events"]["overflows"], 0,
         "not an overflow: {}",
-        p["events"]
+        p["daemon"]["events"]
     );
-    assert!(
-        p["domains"]
-            .as_object()
-            .unwrap()
-            .values()
-            .all(|dom| dom["stale"] == false),
+    assert_eq!(
+        p["daemon"]["stale_domains"],
+        serde_json::json!([]),
         "{}",
-        p["domains"]
+        p["daemon"]
     );
 }
 
@@ -1688,7 +1780,7 @@ fn lost_file_events_end_in_a_full_rescan() {
         Duration::from_secs(5),
     );
     // The loss is counted and shown, not silent.
-    let events = &d.ctl_json(&["posture"])["events"];
+    let events = &d.ctl_json(&["posture"])["daemon"]["events"];
     assert_eq!(events["watching"], true, "{events}");
     assert!(events["overflows"].as_u64().unwrap() >= 1, "{events}");
     assert!(events["full_rescans"].as_u64().unwrap() >= 1, "{events}");
@@ -1724,7 +1816,7 @@ fn reaching_the_watch_limit_is_counted_and_answered_with_one_rescan() {
     drop(roomy);
     let d = Daemon::prepare(tempfile::tempdir().unwrap(), "hardened", "")
         .launch_with_watch_limit(needed as u32 - 1);
-    let events = &d.ctl_json(&["posture"])["events"];
+    let events = &d.ctl_json(&["posture"])["daemon"]["events"];
     assert_eq!(events["lost_watches"], 1, "{events}");
     assert_eq!(
         events["watching"], true,
@@ -1741,7 +1833,7 @@ fn reaching_the_watch_limit_is_counted_and_answered_with_one_rescan() {
     std::fs::write(d.dir.path().join("host/home/alice/notes.txt"), "hello\n").unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let events = &d.ctl_json(&["posture"])["events"];
+        let events = &d.ctl_json(&["posture"])["daemon"]["events"];
         if events["full_rescans"].as_u64() >= Some(1) {
             break;
         }
@@ -1759,25 +1851,20 @@ fn reaching_the_watch_limit_is_counted_and_answered_with_one_rescan() {
         d.log()
     );
     // The limit is still there, and must not turn into a loop of re-scans.
-    let settled = d.ctl_json(&["posture"])["events"]["full_rescans"].as_u64();
+    let settled = d.ctl_json(&["posture"])["daemon"]["events"]["full_rescans"].as_u64();
     std::thread::sleep(Duration::from_secs(2));
     let later = d.ctl_json(&["posture"]);
     assert_eq!(
-        later["events"]["full_rescans"].as_u64(),
+        later["daemon"]["events"]["full_rescans"].as_u64(),
         settled,
         "{}",
-        later["events"]
+        later["daemon"]["events"]
     );
-    let stale: Vec<&String> = later["domains"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, dom)| dom["stale"] != false)
-        .map(|(name, _)| name)
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "the re-scan clears the stale marks: {stale:?}"
+    assert_eq!(
+        later["daemon"]["stale_domains"],
+        serde_json::json!([]),
+        "the re-scan clears the stale marks: {}",
+        later["daemon"]
     );
     // Health says the same.
     let health = d.ctl_json(&["health"]);
@@ -1980,4 +2067,95 @@ fn no_planted_secret_reaches_any_output() {
         })
         .collect();
     assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
+}
+
+/// One output contract: `clawsecctl posture --json` and `clawsecctl assess --json` print
+/// the `clawsec.posture/v1` document that `--assess-only --json` prints for the same host,
+/// plus the additive `daemon` section, and both validate against docs/posture.schema.json.
+#[test]
+fn posture_json_is_the_posture_document_with_a_daemon_section() {
+    let d = Daemon::start("insecure", "");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace().join("docs/posture.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let posture = d.ctl_json(&["posture"]);
+    let assessed = d.ctl_json(&["assess"]);
+    for (what, doc) in [("posture", &posture), ("assess", &assessed)] {
+        let errors = clawsec_tests::schema::validate(&schema, doc);
+        assert!(errors.is_empty(), "{what}: {}", errors.join("\n"));
+        assert_eq!(doc["schema"], "clawsec.posture/v1", "{what}");
+        assert!(
+            doc["daemon"]["age_ms"].is_u64(),
+            "{what}: {}",
+            doc["daemon"]
+        );
+        assert!(doc["daemon"]["events"]["watching"].is_boolean(), "{what}");
+    }
+    // One-shot documents of the same host and config, with a state directory of their
+    // own: the first (no baselines yet) is the daemon's first posture, the second (the
+    // first one's baselines recorded) what the daemon's second assessment saw.
+    let one_shot = || {
+        let out = Command::new(bin("clawsecd"))
+            .args(["--assess-only", "--json", "--config"])
+            .arg(d.config())
+            .arg("--state-dir")
+            .arg(d.dir.path().join("one-shot-state"))
+            .arg("--out")
+            .arg(d.dir.path().join("one-shot.json"))
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+        assert!(
+            doc.get("daemon").is_none(),
+            "--assess-only has no daemon section"
+        );
+        doc
+    };
+    let comparable = |doc: &Value| {
+        let mut doc = doc.clone();
+        let top = doc.as_object_mut().unwrap();
+        for k in ["generated_at", "daemon", "config_digest"] {
+            top.remove(k);
+        }
+        for c in doc["checks"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("assessed_at");
+        }
+        doc
+    };
+    let first = comparable(&one_shot());
+    let second = comparable(&one_shot());
+    for (what, doc, one_shot) in [
+        ("posture", &posture, &first),
+        ("assess", &assessed, &second),
+    ] {
+        let doc = comparable(doc);
+        let differing: Vec<String> = doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(one_shot["checks"].as_array().unwrap())
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("{a}\n  vs --assess-only: {b}"))
+            .collect();
+        assert!(differing.is_empty(), "{what}: {}", differing.join("\n"));
+        assert_eq!(
+            &doc, one_shot,
+            "{what} --json and --assess-only --json differ"
+        );
+    }
+
+    // Output into a pipe nobody reads ends quietly (`clawsecctl posture | head`).
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let out = Command::new(bin("clawsecctl"))
+        .arg("--socket")
+        .arg(d.socket())
+        .arg("posture")
+        .stdout(Stdio::from(write))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
 }

@@ -296,3 +296,48 @@ fn state_files_planted_as_symlinks_are_refused_and_left_alone() {
     assert!(text(&out.stderr).contains("attestation.pub: is a symlink"));
     assert_eq!(fs::read_to_string(&decoy).unwrap(), "someone else's file");
 }
+
+/// Output into a pipe nobody reads any more (`clawsecctl posture | head`) ends quietly
+/// with 141, as a program SIGPIPE ended would, and never with a panic report.
+#[test]
+fn a_closed_pipe_on_stdout_ends_quietly() {
+    let s = Scratch::new();
+    let cases: [(&str, Vec<String>); 3] = [
+        ("clawsecctl", vec!["completions".into(), "bash".into()]),
+        ("clawsecd", vec!["--list-checks".into()]),
+        (
+            "clawsecd",
+            [
+                "--assess-only",
+                "--config",
+                &s.dir.path().join("clawsecd.toml").display().to_string(),
+                "--host-root",
+                &s.dir.path().join("host").display().to_string(),
+                "--out",
+                &s.dir.path().join("a.json").display().to_string(),
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+    ];
+    for (program, args) in cases {
+        let (read, write) = nix::unistd::pipe().unwrap();
+        drop(read);
+        let out = Command::new(bin(program))
+            .args(&args)
+            .stdout(Stdio::from(write))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(141),
+            "{program} {args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            !text(&out.stderr).contains("panicked"),
+            "{program} {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}

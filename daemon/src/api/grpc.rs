@@ -232,6 +232,7 @@ impl pb::claw_sec_server::ClawSec for Api {
         req: Request<pb::GetPostureRequest>,
     ) -> Result<Response<pb::GetPostureResponse>, Status> {
         let (who, _call) = caller(&req)?;
+        let with_document = req.get_ref().with_document;
         let result =
             self.service
                 .get_posture(&who)
@@ -240,6 +241,11 @@ impl pb::claw_sec_server::ClawSec for Api {
                     posture: Some(with_stale(&snap, &self.service.stale_domains())),
                     age_ms: snap.age().as_millis() as u64,
                     events: Some(counters(&self.service.counters())),
+                    document: if with_document {
+                        self.service.posture_document(&snap)
+                    } else {
+                        String::new()
+                    },
                 });
         self.audit("GetPosture", &who, &result);
         result.map(Response::new)
@@ -284,6 +290,7 @@ impl pb::claw_sec_server::ClawSec for Api {
             .map(|snap| pb::AssessResponse {
                 posture: Some(posture(&snap.posture)),
                 duration_ms: started.elapsed().as_millis() as u64,
+                document: self.service.posture_document(&snap),
             });
         self.audit("Assess", &who, &result);
         result.map(Response::new)
