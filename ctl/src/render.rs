@@ -59,6 +59,9 @@ pub fn posture_json(p: &pb::Posture, age_ms: Option<u64>) -> Value {
     })
 }
 
+/// Evidence lines (and places in a reason) shown per check in the table.
+const EVIDENCE_SHOWN: usize = 3;
+
 /// The posture as a table: tier first, then domains, then failing checks worst first.
 pub fn posture_table(p: &pb::Posture, age_ms: Option<u64>) -> String {
     let mut s = String::new();
@@ -108,7 +111,7 @@ pub fn posture_table(p: &pb::Posture, age_ms: Option<u64>) -> String {
             c.id,
             c.title
         );
-        for e in c.evidence.iter().take(3) {
+        for e in c.evidence.iter().take(EVIDENCE_SHOWN) {
             let place = match e.line {
                 Some(l) => format!("{}:{l}: ", e.path),
                 None if !e.path.is_empty() => format!("{}: ", e.path),
@@ -116,8 +119,25 @@ pub fn posture_table(p: &pb::Posture, age_ms: Option<u64>) -> String {
             };
             let _ = writeln!(s, "      {place}{}", e.detail);
         }
+        if c.evidence.len() > EVIDENCE_SHOWN {
+            let _ = writeln!(
+                s,
+                "      … and {} more (--json for all)",
+                c.evidence.len() - EVIDENCE_SHOWN
+            );
+        }
         if !c.reason.is_empty() {
-            let _ = writeln!(s, "      why: {}", c.reason);
+            let parts: Vec<&str> = c.reason.split("; ").collect();
+            if parts.len() > EVIDENCE_SHOWN + 1 {
+                let _ = writeln!(
+                    s,
+                    "      why: {}; … and {} more (--json for all)",
+                    parts[..EVIDENCE_SHOWN].join("; "),
+                    parts.len() - EVIDENCE_SHOWN
+                );
+            } else {
+                let _ = writeln!(s, "      why: {}", c.reason);
+            }
         }
     }
     s
@@ -169,4 +189,43 @@ pub fn events_line(e: &pb::EventCounters, any_stale: bool) -> String {
         s.push_str("\n* stale: events were lost; a full re-scan is under way");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_evidence_and_reasons_say_how_many_more() {
+        let check = pb::CheckResult {
+            id: "SKL-001".into(),
+            status: pb::CheckStatus::Fail as i32,
+            evidence: (0..5)
+                .map(|i| pb::Evidence {
+                    path: format!("/s/{i}"),
+                    detail: "bad".into(),
+                    ..Default::default()
+                })
+                .collect(),
+            reason: (0..6)
+                .map(|i| format!("r{i}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            ..Default::default()
+        };
+        let p = pb::Posture {
+            checks: vec![check],
+            ..Default::default()
+        };
+        let table = posture_table(&p, None);
+        assert!(
+            table.contains("      … and 2 more (--json for all)"),
+            "{table}"
+        );
+        assert!(
+            table.contains("why: r0; r1; r2; … and 3 more (--json for all)"),
+            "{table}"
+        );
+        assert!(!table.contains("/s/3"), "{table}");
+    }
 }

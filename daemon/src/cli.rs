@@ -43,6 +43,11 @@ pub struct Cli {
     #[arg(long)]
     pub json: bool,
 
+    /// With --assess-only: show every evidence line and every limit reached in the human
+    /// report, instead of the first few of each and how many more.
+    #[arg(long, requires = "assess_only")]
+    pub verbose: bool,
+
     /// Config file [default: /etc/clawsec/clawsecd.toml if it exists].
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -51,7 +56,8 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub host_root: Option<PathBuf>,
 
-    /// Validate the config, print the first problem as file:line:column: key: message, and exit.
+    /// Validate the config, print every problem, one per line, as
+    /// file:line:column: key: message, and exit (1 if there is any).
     #[arg(long)]
     pub check_config: bool,
 
@@ -117,7 +123,8 @@ Examples:
   clawsecd --check-config --config ./clawsecd.toml
   clawsecd --list-checks
 
-Exit status: 0 when the command ran (whatever the tier), 1 when it could not run,
+Exit status: 0 when the command ran (whatever the tier), 1 when it could not run or
+could not sign or write the attestation (--assess-only still prints its report then),
 2 on a usage error.";
 
 /// Why a command could not run.
@@ -131,6 +138,13 @@ pub enum Error {
     Output(#[from] std::io::Error),
     #[error("cannot write the attestation: {0}")]
     Write(#[from] clawsec_proto::output::OutputError),
+    #[error(
+        "cannot write the attestation: {source}; seq {seq} was signed and kept in the chain (`clawsecd --export-chain` prints it); pass --out FILE to write it elsewhere"
+    )]
+    NotWritten {
+        seq: u64,
+        source: clawsec_proto::output::OutputError,
+    },
     #[error(transparent)]
     Key(#[from] KeyFileError),
     #[error(transparent)]
@@ -530,9 +544,45 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
     if let Some(b) = baselines {
         record_first_baselines(&state_dir, b, assessed.observed);
     }
-    keyfiles::create_private_dir(&state_dir)?;
-    let keys_dir = crate::attest::keys_dir(&state_dir);
-    keyfiles::check_state_dir(&state_dir, &keys_dir)?;
+    // The report is the result; the attestation is its signed record. The report is
+    // printed whatever becomes of the attestation, and a failure to sign, store or
+    // write it is then said after it, with exit status 1.
+    let attested = attest_and_write(cli, &loaded, &state_dir, &doc, &host);
+    let mut out = std::io::stdout().lock();
+    if cli.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        )?;
+    } else {
+        let style = Style {
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            verbose: cli.verbose,
+        };
+        write!(out, "{}", report::render(&doc, took, style))?;
+    }
+    let summary = attested?;
+    if cli.json {
+        eprintln!("{summary}");
+    } else {
+        writeln!(out, "\n{summary}")?;
+    }
+    Ok(())
+}
+
+/// Signs the assessment into the chain and writes the attestation to `--out`; returns
+/// the line that says what was written.
+fn attest_and_write(
+    cli: &Cli,
+    loaded: &Loaded,
+    state_dir: &Path,
+    doc: &crate::posture::PostureDoc,
+    host: &HostIdentity,
+) -> Result<String, Error> {
+    keyfiles::create_private_dir(state_dir)?;
+    let keys_dir = crate::attest::keys_dir(state_dir);
+    keyfiles::check_state_dir(state_dir, &keys_dir)?;
     let signer = match &cli.key {
         Some(path) => crate::attest::Signer::new(keyfiles::load_signing_key(path)?),
         None => crate::attest::Signer::from_state_dir(&keys_dir)?,
@@ -543,8 +593,8 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
     if !keys.contains(signer.public()) {
         keys.push(signer.public().clone());
     }
-    let mut store = Store::open(&state_dir)?;
-    let posture_json = serde_json::to_string(&doc).unwrap_or_default();
+    let mut store = Store::open(state_dir)?;
+    let posture_json = serde_json::to_string(doc).unwrap_or_default();
     store.record_assessment(
         &doc.generated_at,
         doc.trust_tier.id(),
@@ -554,19 +604,30 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
     let validity = Duration::from_secs(loaded.config.attestation.validity_secs);
     let attestation = store.append(&keys, |link| {
         signer.sign(crate::attest::unsigned(
-            &doc,
-            &host,
+            doc,
+            host,
             link,
             SystemTime::now(),
             validity,
             cli.nonce.clone(),
         ))
     })?;
+    // A chain that could not be continued is said on stderr whatever the output mode.
+    if let Some(epoch) = &attestation.epoch_start {
+        eprintln!(
+            "warning: the attestation chain could not be continued, seq {} opens a new epoch: {}",
+            attestation.seq, epoch.reason
+        );
+    }
     let rendered = signer
         .render(&attestation, cli.format)
         .map_err(Error::Sign)?;
-    let written = clawsec_proto::output::write_output(&cli.out, rendered.as_bytes(), 0o644)?;
-    let summary = format!(
+    let written = clawsec_proto::output::write_output(&cli.out, rendered.as_bytes(), 0o644)
+        .map_err(|e| Error::NotWritten {
+            seq: attestation.seq,
+            source: e,
+        })?;
+    Ok(format!(
         "attestation seq {} ({}) written to {}, signed by key {}, expires {}",
         attestation.seq,
         match cli.format {
@@ -577,31 +638,7 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
         written,
         attestation.key_id,
         attestation.expires_at
-    );
-
-    // A chain that could not be continued is said on stderr whatever the output mode.
-    if let Some(epoch) = &attestation.epoch_start {
-        eprintln!(
-            "warning: the attestation chain could not be continued, seq {} opens a new epoch: {}",
-            attestation.seq, epoch.reason
-        );
-    }
-    let mut out = std::io::stdout().lock();
-    if cli.json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        )?;
-        eprintln!("{summary}");
-    } else {
-        let style = Style {
-            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        };
-        write!(out, "{}", report::render(&doc, took, style))?;
-        writeln!(out, "\n{summary}")?;
-    }
-    Ok(())
+    ))
 }
 
 fn export_chain(cli: &Cli, loaded: &Loaded) -> Result<(), Error> {

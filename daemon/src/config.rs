@@ -600,15 +600,32 @@ pub fn parse(text: &str, origin: &str, known_checks: &[&str]) -> Result<Config, 
         let key = key_at(text, offset)
             .filter(|k| looks_like_key(k))
             .unwrap_or_else(|| "(document)".into());
-        ConfigError::Invalid {
+        let first = ConfigError::Invalid {
             path: origin.into(),
             line,
             column,
-            key,
-            message: crate::secrets::redact(&first_line(e.message()))
-                .chars()
-                .take(200)
-                .collect(),
+            key: key.clone(),
+            message: clean_message(e.message()),
+        };
+        // serde stops at the first bad value; find the others, each in isolation, so
+        // one run names every one of them.
+        let mut all = vec![first];
+        for (other, message) in shape_errors(text) {
+            if other != key && looks_like_key(&other) {
+                let (line, column) = locate_key(text, &other);
+                all.push(ConfigError::Invalid {
+                    path: origin.into(),
+                    line,
+                    column,
+                    key: other,
+                    message: clean_message(&message),
+                });
+            }
+        }
+        if all.len() == 1 {
+            all.remove(0)
+        } else {
+            ConfigError::Several(all)
         }
     })?;
     config.validate(known_checks).map_err(|all| {
@@ -632,6 +649,81 @@ pub fn parse(text: &str, origin: &str, known_checks: &[&str]) -> Result<Config, 
         }
     })?;
     Ok(config)
+}
+
+/// A deserializer's message made safe to print: one line, secrets redacted, bounded.
+fn clean_message(message: &str) -> String {
+    crate::secrets::redact(&first_line(message))
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// Every key of a syntactically valid TOML text whose value does not fit the config's
+/// shape (unknown key, wrong type), as (dotted key, message): each value is tried alone
+/// with everything else at its default, narrowing into tables to the innermost culprit.
+/// Empty when the text is not TOML at all (the first error says that).
+fn shape_errors(text: &str) -> Vec<(String, String)> {
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in &table {
+        narrow(&mut vec![k.clone()], v, &mut out);
+    }
+    out
+}
+
+fn narrow(path: &mut Vec<String>, value: &toml::Value, out: &mut Vec<(String, String)>) {
+    let mut wrapped = value.clone();
+    for k in path.iter().rev() {
+        let mut t = toml::Table::new();
+        t.insert(k.clone(), wrapped);
+        wrapped = toml::Value::Table(t);
+    }
+    let Err(e) = wrapped.try_into::<Config>() else {
+        return;
+    };
+    let message = e.message().to_owned();
+    if let toml::Value::Table(t) = value {
+        let before = out.len();
+        for (k, child) in t {
+            path.push(k.clone());
+            narrow(path, child, out);
+            path.pop();
+        }
+        // A child alone may lack its siblings ("missing field"): such errors belong to
+        // the table, which is reported whole below when no child is to blame.
+        let mut i = before;
+        while i < out.len() {
+            if out[i].1.starts_with("missing field") {
+                out.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        if out.len() > before {
+            return;
+        }
+    }
+    out.push((dotted(path), message));
+}
+
+/// `policy.actions."fs.write"`: a path of keys as the config's errors name it.
+fn dotted(path: &[String]) -> String {
+    path.iter()
+        .map(|k| {
+            if !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                k.clone()
+            } else {
+                format!("{k:?}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// A value that parsed but cannot be used; `key` is the dotted path, e.g. `waivers[1].expires`.
@@ -968,6 +1060,37 @@ mod tests {
         parse(text, "/etc/clawsec/clawsecd.toml", CHECKS)
             .expect_err("config should be rejected")
             .to_string()
+    }
+
+    #[test]
+    fn every_value_of_the_wrong_shape_is_named_not_only_the_first() {
+        let text = "agent_id = 5\nbogus_key = 1\n[limits]\nmax_depth = \"x\"\nmax_file_bytes = 10\n[policy.actions.\"fs.write\"]\nmin_tier = 7\n";
+        let e = err(text);
+        let lines: Vec<&str> = e.lines().collect();
+        assert_eq!(lines.len(), 4, "{e}");
+        assert!(
+            lines[0].starts_with("/etc/clawsec/clawsecd.toml:1:12: agent_id: invalid type"),
+            "{e}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("/etc/clawsec/clawsecd.toml:2:1: bogus_key: unknown field")),
+            "{e}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l
+                    .starts_with("/etc/clawsec/clawsecd.toml:4:1: limits.max_depth: invalid type")),
+            "{e}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("policy.actions.\"fs.write\".min_tier: ")),
+            "{e}"
+        );
     }
 
     #[test]

@@ -189,7 +189,13 @@ pub fn assess(facts: Arc<Facts>, plan: &Plan<'_>) -> Assessment {
         .collect();
 
     let mut gaps: Vec<String> = facts.home_gaps().iter().map(ToString::to_string).collect();
-    gaps.extend(facts.accounts().gaps().iter().map(ToString::to_string));
+    for g in facts.accounts().gaps() {
+        // Homes and accounts are both discovered from /etc/passwd: one gap, said once.
+        let g = g.to_string();
+        if !gaps.contains(&g) {
+            gaps.push(g);
+        }
+    }
     if !gaps.is_empty() {
         coverage.notes.push(format!(
             "users and homes could not all be discovered ({}); every check that judges homes or accounts is an error until this is fixed",

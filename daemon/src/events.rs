@@ -197,6 +197,10 @@ pub struct Counters {
     pub process_events_relevant: AtomicU64,
     /// The kernel's process connector is in use.
     pub kernel_process_events: AtomicBool,
+    /// Paths that could not be watched (permissions, the inotify limit). Each is warned
+    /// about and counted in `lost_watches` once, when it first fails; failing again on
+    /// a re-plan is no news (the schedule covers it) and triggers no re-scan.
+    pub unwatchable: std::sync::Mutex<BTreeSet<PathBuf>>,
 }
 
 impl Counters {
@@ -288,9 +292,21 @@ fn register(
         } else {
             RecursiveMode::NonRecursive
         };
-        if let Err(e) = watcher.watch(&path, mode) {
-            counters.lost_watches.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(path = %path.display(), error = %e, "cannot watch; relying on the schedule for it");
+        let result = watcher.watch(&path, mode);
+        let Ok(mut unwatchable) = counters.unwatchable.lock() else {
+            continue;
+        };
+        match result {
+            Ok(()) => {
+                unwatchable.remove(&path);
+            }
+            Err(e) if unwatchable.insert(path.clone()) => {
+                counters.lost_watches.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(path = %path.display(), error = %e, "cannot watch; relying on the schedule for it");
+            }
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "still cannot watch");
+            }
         }
     }
     stand_ins
@@ -359,7 +375,7 @@ fn rebuild(
     let (homes, workspaces) = service.discovered_roots();
     let plan = Plan::build(service.catalog(), &homes, &workspaces);
     let stand_ins = register(watcher, root, &plan, counters);
-    tracing::info!(rules = plan.rules.len(), "file watches in place");
+    tracing::debug!(rules = plan.rules.len(), "file watches in place");
     (plan, stand_ins)
 }
 
@@ -393,6 +409,8 @@ pub fn prepare(service: &Service, cfg: EventsConfig, counters: Arc<Counters>) ->
             }
         };
     let (plan, stand_ins) = rebuild(service, &mut watcher, &root, &counters);
+    // Said once; re-plans (a directory appeared, a re-scan) are DEBUG.
+    tracing::info!(rules = plan.rules.len(), "file watches in place");
     counters.watching.store(true, Ordering::Relaxed);
     let limits = service.config().config.limits.clone();
     let max_procs = service.config().config.limits.max_processes as usize * 2;

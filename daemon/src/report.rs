@@ -9,11 +9,18 @@ use crate::checks::{Domain, Status};
 use crate::posture::PostureDoc;
 use crate::scoring::Tier;
 
-/// ANSI styling, or none.
+/// ANSI styling, or none; and how much to show.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub color: bool,
+    /// Every evidence line and every limit reached, instead of the first few and a count.
+    pub verbose: bool,
 }
+
+/// Evidence lines shown per check unless verbose.
+const EVIDENCE_SHOWN: usize = 10;
+/// Paths shown per kind of limit reached unless verbose.
+const LIMIT_PATHS_SHOWN: usize = 3;
 
 impl Style {
     fn paint(self, code: &str, text: &str) -> String {
@@ -137,9 +144,14 @@ pub fn render(doc: &PostureDoc, took: Duration, style: Style) -> String {
             style.bold(c.title)
         );
         if let Some(r) = &c.reason {
-            let _ = writeln!(s, "      why: {r}");
+            let _ = writeln!(s, "      why: {}", short_reason(r, style.verbose));
         }
-        for e in c.evidence.iter().take(10) {
+        let shown = if style.verbose {
+            c.evidence.len()
+        } else {
+            EVIDENCE_SHOWN
+        };
+        for e in c.evidence.iter().take(shown) {
             let place = match (e.path(), e.line_no()) {
                 (Some(p), Some(l)) => format!("{p}:{l}: "),
                 (Some(p), None) => format!("{p}: "),
@@ -150,8 +162,12 @@ pub fn render(doc: &PostureDoc, took: Duration, style: Style) -> String {
                 .map_or(String::new(), |f| format!(" [{f}]"));
             let _ = writeln!(s, "      - {place}{}{fp}", e.detail());
         }
-        if c.evidence.len() > 10 {
-            let _ = writeln!(s, "      … and {} more", c.evidence.len() - 10);
+        if c.evidence.len() > shown {
+            let _ = writeln!(
+                s,
+                "      … and {} more (--verbose or --json for all)",
+                c.evidence.len() - shown
+            );
         }
         let _ = writeln!(s, "      fix: {}", c.remediation);
     }
@@ -178,11 +194,111 @@ pub fn render(doc: &PostureDoc, took: Duration, style: Style) -> String {
         let _ = writeln!(
             s,
             "\n{}",
-            style.bold("Limits reached (not everything was inspected)")
+            style.bold(&format!(
+                "Limits reached: {} place(s) not fully inspected (the checks that needed them are errors)",
+                doc.limits_reached.len()
+            ))
         );
-        for l in &doc.limits_reached {
-            let _ = writeln!(s, "  {}: {}", l.path, l.what);
-        }
+        limits_summary(&mut s, &doc.limits_reached, style.verbose);
     }
     s
+}
+
+/// A reason that lists many places (one per `; `) cut to its first few, saying how many
+/// more; whole when verbose.
+fn short_reason(reason: &str, verbose: bool) -> String {
+    let parts: Vec<&str> = reason.split("; ").collect();
+    if verbose || parts.len() <= LIMIT_PATHS_SHOWN + 1 {
+        return reason.to_owned();
+    }
+    format!(
+        "{}; … and {} more (--verbose or --json for all)",
+        parts[..LIMIT_PATHS_SHOWN].join("; "),
+        parts.len() - LIMIT_PATHS_SHOWN
+    )
+}
+
+/// The limits reached grouped by kind, largest group first: its count and its first few
+/// paths (all of them when verbose), then how many more.
+fn limits_summary(s: &mut String, limits: &[crate::posture::LimitDoc], verbose: bool) {
+    let mut kinds: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for l in limits {
+        kinds.entry(&l.what).or_default().push(&l.path);
+    }
+    let mut kinds: Vec<(&str, Vec<&str>)> = kinds.into_iter().collect();
+    kinds.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+    for (what, mut paths) in kinds {
+        paths.sort_unstable();
+        let _ = writeln!(s, "  {} × {what}", paths.len());
+        let shown = if verbose {
+            paths.len()
+        } else {
+            LIMIT_PATHS_SHOWN
+        };
+        for p in paths.iter().take(shown) {
+            let _ = writeln!(s, "      {p}");
+        }
+        if paths.len() > shown {
+            let _ = writeln!(
+                s,
+                "      … and {} more (--verbose or --json for all)",
+                paths.len() - shown
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::posture::LimitDoc;
+
+    fn limit(path: &str, what: &str) -> LimitDoc {
+        LimitDoc {
+            path: path.into(),
+            what: what.into(),
+        }
+    }
+
+    #[test]
+    fn many_limits_become_a_short_summary_that_says_how_many_more() {
+        let mut limits: Vec<LimitDoc> = (0..2289)
+            .map(|i| {
+                limit(
+                    &format!("/home/a/deep/{i:04}"),
+                    "nested deeper than the depth guard",
+                )
+            })
+            .collect();
+        limits.push(limit(
+            "/home/a/big.log",
+            "larger than the 1048576-byte file cap",
+        ));
+        let mut s = String::new();
+        limits_summary(&mut s, &limits, false);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines.len(), 7, "{s}");
+        assert_eq!(lines[0], "  2289 × nested deeper than the depth guard");
+        assert_eq!(lines[1], "      /home/a/deep/0000");
+        assert_eq!(
+            lines[4],
+            "      … and 2286 more (--verbose or --json for all)"
+        );
+        assert_eq!(lines[5], "  1 × larger than the 1048576-byte file cap");
+        let mut all = String::new();
+        limits_summary(&mut all, &limits, true);
+        assert_eq!(all.lines().count(), 2289 + 1 + 2);
+    }
+
+    #[test]
+    fn a_reason_naming_many_places_is_cut_with_a_count() {
+        let reason: Vec<String> = (0..40).map(|i| format!("/s/f{i}: too big")).collect();
+        let reason = reason.join("; ");
+        assert_eq!(
+            short_reason(&reason, false),
+            "/s/f0: too big; /s/f1: too big; /s/f2: too big; … and 37 more (--verbose or --json for all)"
+        );
+        assert_eq!(short_reason(&reason, true), reason);
+        assert_eq!(short_reason("a; b; c; d", false), "a; b; c; d");
+    }
 }

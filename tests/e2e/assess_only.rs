@@ -703,3 +703,107 @@ fn a_one_shot_flag_without_its_mode_is_a_usage_error_not_a_daemon() {
     let listed = run("clawsecd", &["--list-checks", "--json"]);
     assert!(listed.status.success());
 }
+
+/// A host that reaches a limit in many places gets a short summary of them, by kind,
+/// that says how many more there are; `--verbose` lists them all.
+#[test]
+fn many_limits_reached_are_summarised_not_listed() {
+    let host = fixture("insecure");
+    let dir = tempfile::tempdir().unwrap();
+    // 40 files in a skill, each over a 64 KiB file cap.
+    for i in 0..40 {
+        let p = host
+            .path()
+            .join(format!("home/alice/.openclaw/skills/big/f{i:02}.md"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "x".repeat(70_000)).unwrap();
+    }
+    let config = dir.path().join("clawsecd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = {:?}\n[limits]\nmax_file_bytes = 65536\n",
+            dir.path().join("state").display().to_string()
+        ),
+    )
+    .unwrap();
+    let report = |extra: &[&str]| {
+        let out = Command::new(bin("clawsecd"))
+            .args(["--assess-only", "--config"])
+            .arg(&config)
+            .arg("--host-root")
+            .arg(host.path())
+            .arg("--out")
+            .arg(dir.path().join("a.json"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let section = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| !l.starts_with("Limits reached:"))
+            .take_while(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let short = report(&[]);
+    let limits = section(&short);
+    assert!(!limits.is_empty(), "{short}");
+    let kind = limits
+        .iter()
+        .find(|l| l.contains("× larger than the 65536-byte file cap"))
+        .unwrap_or_else(|| panic!("{short}"));
+    let count: usize = kind.trim().split(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 40, "{kind}");
+    assert!(
+        limits.iter().any(|l| l.contains(&format!(
+            "… and {} more (--verbose or --json for all)",
+            count - 3
+        ))),
+        "{short}"
+    );
+    let listed = |lines: Vec<String>| lines.iter().filter(|l| l.contains("/skills/big/f")).count();
+    assert_eq!(listed(limits), 3, "{short}");
+    assert!(listed(section(&report(&["--verbose"]))) >= 40);
+}
+
+/// The report is the result: it is printed even when the attestation cannot be written,
+/// and the failure is then said plainly, with exit status 1.
+#[test]
+fn the_report_is_printed_even_when_the_attestation_cannot_be_written() {
+    let host = fixture("hardened");
+    let cfg = empty_config();
+    for json in [false, true] {
+        let mut cmd = Command::new(bin("clawsecd"));
+        cmd.args(["--assess-only", "--config"])
+            .arg(cfg.path())
+            .arg("--host-root")
+            .arg(host.path())
+            .arg("--out")
+            .arg(cfg.dir.path().join("no-such-dir/a.json"));
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("cannot write the attestation")
+                && err.contains("no-such-dir")
+                && err.contains("was signed and kept in the chain"),
+            "{err}"
+        );
+        if json {
+            let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc["trust_tier"], "HIGH");
+        } else {
+            assert!(
+                text(&out.stdout).starts_with("ClawSec posture: HIGH"),
+                "{}",
+                text(&out.stdout)
+            );
+        }
+    }
+}

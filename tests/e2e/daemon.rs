@@ -691,6 +691,11 @@ fn a_watcher_sees_the_posture_change() {
     let first: Value =
         serde_json::from_str(&rx.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
     assert_eq!(first["trust_tier"], "HIGH");
+    assert_eq!(
+        first["changed_checks"],
+        serde_json::json!([]),
+        "the first event is where things stand, not a change"
+    );
 
     // A reverse shell appears on the host; an assessment of the incident domain runs.
     clawsec_tests::HostSpec {
@@ -1827,10 +1832,27 @@ fn reaching_the_watch_limit_is_counted_and_answered_with_one_rescan() {
             .contains("cannot watch; relying on the schedule for it")
     );
 
-    // Re-planning meets the limit again: a file appears in a home that stands in for
-    // agent directories that do not exist yet (~/.cursor, …). That is a lost watch while
-    // running, answered by marking everything stale and one re-scan.
+    // Re-planning that meets only the same unwatchable path again is no news: a file
+    // appears in a home that stands in for agent directories (~/.cursor, …), the plan is
+    // rebuilt, and neither a warning nor a re-scan follows.
     std::fs::write(d.dir.path().join("host/home/alice/notes.txt"), "hello\n").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let events = &d.ctl_json(&["posture"])["daemon"]["events"];
+    assert_eq!(events["lost_watches"], 1, "{events}");
+    assert_eq!(events["full_rescans"], 0, "{events}\n{}", d.log());
+    assert_eq!(
+        d.log()
+            .matches("cannot watch; relying on the schedule for it")
+            .count(),
+        1,
+        "said once: {}",
+        d.log()
+    );
+
+    // A new path that cannot be watched is: an agent directory appears (~/.cursor), the
+    // plan wants a watch on it, the limit refuses it. That is a lost watch while running,
+    // answered by marking everything stale and one re-scan.
+    std::fs::create_dir(d.dir.path().join("host/home/alice/.cursor")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let events = &d.ctl_json(&["posture"])["daemon"]["events"];
@@ -1845,9 +1867,11 @@ fn reaching_the_watch_limit_is_counted_and_answered_with_one_rescan() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(
-        d.log()
-            .contains("a watch could not be added; re-scanning everything once"),
-        "{}",
+        d.log().contains(&format!(
+            "cannot watch; relying on the schedule for it path={}",
+            d.dir.path().join("host/home/alice/.cursor").display()
+        )),
+        "the new unwatchable path is named: {}",
         d.log()
     );
     // The limit is still there, and must not turn into a loop of re-scans.

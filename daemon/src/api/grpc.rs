@@ -307,9 +307,15 @@ impl pb::claw_sec_server::ClawSec for Api {
         self.audit("WatchPosture", &who, &result);
         let (rx, permit) = result?;
         let service = Arc::clone(&self.service);
-        // The first event is the current posture; then one per change of tier, score, any
-        // check's outcome or which domains are stale (re-signing alone is not a change).
+        // The first event is the current posture (nothing "changed" in it); then one per
+        // change of tier, score, any check's outcome or which domains are stale
+        // (re-signing alone is not a change). `changed_checks` is relative to the previous
+        // event this watcher got, not to the previous snapshot: a watcher that was slow
+        // to read may skip snapshots, and must still hear every outcome that moved.
         let mut last: Option<(Tier, u32, String, BTreeSet<Domain>)> = None;
+        let mut last_outcomes: Option<
+            std::collections::HashMap<&'static str, crate::checks::Status>,
+        > = None;
         let stream = tokio_stream::wrappers::WatchStream::new(rx).filter_map(move |snap| {
             // The stream owns the permit and the call: the watch stops counting, and
             // its connection may turn idle, when it is dropped.
@@ -325,9 +331,28 @@ impl pb::claw_sec_server::ClawSec for Api {
                 return None;
             }
             last = Some(key);
+            let outcomes: std::collections::HashMap<_, _> = snap
+                .posture
+                .checks
+                .iter()
+                .map(|c| (c.id, c.status))
+                .collect();
+            let changed_checks = match &last_outcomes {
+                None => Vec::new(),
+                Some(before) => {
+                    let mut changed: Vec<String> = outcomes
+                        .iter()
+                        .filter(|(id, st)| before.get(*id) != Some(*st))
+                        .map(|(id, _)| (*id).to_owned())
+                        .collect();
+                    changed.sort();
+                    changed
+                }
+            };
+            last_outcomes = Some(outcomes);
             Some(Ok(pb::PostureEvent {
                 posture: Some(with_stale(&snap, &stale)),
-                changed_checks: snap.changed_checks.clone(),
+                changed_checks,
                 seq: snap.attestation.seq,
             }))
         });
