@@ -56,6 +56,18 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub host_root: Option<PathBuf>,
 
+    /// With --assess-only: assess a repository checkout (for CI, e.g. with --format
+    /// sarif): DIR is the host root and its one agent workspace, and only the checks that
+    /// judge workspace content run (MCP entries in .mcp.json, skills, instruction files,
+    /// lockfiles, hooks, npmrc); host checks (processes, firewall, accounts) are left out.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "assess_only",
+        conflicts_with = "host_root"
+    )]
+    pub checkout: Option<PathBuf>,
+
     /// Validate the config, print every problem, one per line, as
     /// file:line:column: key: message, and exit (1 if there is any).
     #[arg(long)]
@@ -87,9 +99,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", requires = "assess_only")]
     pub key: Option<PathBuf>,
 
-    /// With --assess-only: the attestation's form.
+    /// With --assess-only: the attestation's form (json, jws, dsse), or `sarif` to print
+    /// a SARIF 2.1.0 log on standard output instead of the report (for CI code scanning;
+    /// the attestation is then written as json).
     #[arg(long, value_enum, default_value = "json", requires = "assess_only")]
-    pub format: crate::attest::Format,
+    pub format: FormatArg,
 
     /// With --assess-only: bind the attestation to this freshness nonce (at least 16
     /// random bytes, base64url), so a verifier given `--nonce` knows it was made for them.
@@ -120,12 +134,37 @@ Examples:
   clawsecd --assess-only                     assess this machine, human report
   clawsecd --assess-only --json | jq .trust_tier
   clawsecd --assess-only --host-root /mnt/img  assess a mounted host image
+  clawsecd --assess-only --host-root . --format sarif > clawsec.sarif   for CI code scanning
   clawsecd --check-config --config ./clawsecd.toml
   clawsecd --list-checks
 
 Exit status: 0 when the command ran (whatever the tier), 1 when it could not run or
 could not sign or write the attestation (--assess-only still prints its report then),
 2 on a usage error.";
+
+/// `--format`: what `--assess-only` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// The signed JSON document.
+    Json,
+    /// JWS compact serialization (ES256).
+    Jws,
+    /// A DSSE envelope holding an in-toto Statement v1.
+    Dsse,
+    /// A SARIF 2.1.0 log on standard output; the attestation as JSON.
+    Sarif,
+}
+
+impl FormatArg {
+    /// The attestation's form.
+    pub fn attestation(self) -> crate::attest::Format {
+        match self {
+            FormatArg::Json | FormatArg::Sarif => crate::attest::Format::Json,
+            FormatArg::Jws => crate::attest::Format::Jws,
+            FormatArg::Dsse => crate::attest::Format::Dsse,
+        }
+    }
+}
 
 /// Why a command could not run.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +247,11 @@ fn dispatch(cli: &Cli) -> Result<(), Error> {
             "--json needs --assess-only or --list-checks (without them clawsecd starts the \
              daemon, which prints no report)"
                 .into(),
+        ));
+    }
+    if cli.json && cli.format == FormatArg::Sarif {
+        return Err(Error::Usage(
+            "--json and --format sarif each choose what standard output holds; pick one".into(),
         ));
     }
     let loaded = config::load(cli.config.as_deref(), &ids)?;
@@ -531,14 +575,32 @@ fn state_dir(cli: &Cli, loaded: &Loaded) -> PathBuf {
         .unwrap_or_else(|| loaded.config.state_dir.clone())
 }
 
-fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<(), Error> {
-    let baselines = baselines_for(cli, &loaded)?;
-    let assessed = assess_with_baselines(
-        &loaded,
-        cli.host_root.as_deref(),
-        catalog,
-        baselines.clone(),
-    )?;
+/// The checks `--checkout` runs: those that read something in an agent workspace.
+pub fn checkout_checks(catalog: &[&'static Check]) -> Vec<&'static Check> {
+    catalog
+        .iter()
+        .filter(|c| c.reads().iter().any(|r| r.starts_with("<workspace>")))
+        .copied()
+        .collect()
+}
+
+fn assess_only(cli: &Cli, mut loaded: Loaded, catalog: &[&'static Check]) -> Result<(), Error> {
+    let only_checkout;
+    let (host_root, catalog, baselines) = match &cli.checkout {
+        // A checkout is one workspace at the root of its own tree; it has no baselines
+        // (they describe one host), like any ad hoc host root.
+        Some(dir) => {
+            loaded.config.discovery.workspaces = vec![PathBuf::from("/")];
+            only_checkout = checkout_checks(catalog);
+            (Some(dir.as_path()), only_checkout.as_slice(), None)
+        }
+        None => (
+            cli.host_root.as_deref(),
+            catalog,
+            baselines_for(cli, &loaded)?,
+        ),
+    };
+    let assessed = assess_with_baselines(&loaded, host_root, catalog, baselines.clone())?;
     let (doc, took, host) = (assessed.doc, assessed.took, assessed.host);
     let state_dir = state_dir(cli, &loaded);
     if let Some(b) = baselines {
@@ -549,7 +611,14 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
     // write it is then said after it, with exit status 1.
     let attested = attest_and_write(cli, &loaded, &state_dir, &doc, &host);
     let mut out = std::io::stdout().lock();
-    if cli.json {
+    if cli.format == FormatArg::Sarif {
+        let log = crate::sarif::render(&doc, catalog);
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&log).unwrap_or_default()
+        )?;
+    } else if cli.json {
         writeln!(
             out,
             "{}",
@@ -563,7 +632,7 @@ fn assess_only(cli: &Cli, loaded: Loaded, catalog: &[&'static Check]) -> Result<
         write!(out, "{}", report::render(&doc, took, style))?;
     }
     let summary = attested?;
-    if cli.json {
+    if cli.json || cli.format == FormatArg::Sarif {
         eprintln!("{summary}");
     } else {
         writeln!(out, "\n{summary}")?;
@@ -620,7 +689,7 @@ fn attest_and_write(
         );
     }
     let rendered = signer
-        .render(&attestation, cli.format)
+        .render(&attestation, cli.format.attestation())
         .map_err(Error::Sign)?;
     let written = clawsec_proto::output::write_output(&cli.out, rendered.as_bytes(), 0o644)
         .map_err(|e| Error::NotWritten {
@@ -630,7 +699,7 @@ fn attest_and_write(
     Ok(format!(
         "attestation seq {} ({}) written to {}, signed by key {}, expires {}",
         attestation.seq,
-        match cli.format {
+        match cli.format.attestation() {
             crate::attest::Format::Json => "json",
             crate::attest::Format::Jws => "jws",
             crate::attest::Format::Dsse => "dsse",

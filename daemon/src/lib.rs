@@ -29,6 +29,7 @@ pub mod posture;
 pub mod probe;
 pub mod report;
 pub mod roles;
+pub mod sarif;
 pub mod scoring;
 pub mod secrets;
 pub mod server;

@@ -807,3 +807,172 @@ fn the_report_is_printed_even_when_the_attestation_cannot_be_written() {
         }
     }
 }
+
+/// The OASIS SARIF 2.1.0 schema.
+fn sarif_schema() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(
+            workspace().join("tests/fixtures/schemas/sarif-schema-2.1.0.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// `--assess-only --format sarif` with `tree` as `--host-root` or `--checkout` (`how`):
+/// the log, checked to be valid SARIF 2.1.0, and the raw text.
+fn sarif(how: &str, tree: &Path) -> (Value, String) {
+    let cfg = empty_config();
+    let out = Command::new(bin("clawsecd"))
+        .args(["--assess-only", "--format", "sarif", "--config"])
+        .arg(cfg.path())
+        .arg(how)
+        .arg(tree)
+        .arg("--out")
+        .arg(cfg.dir.path().join("a.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = schema::validate(&sarif_schema(), &log);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    (log, text(&out.stdout))
+}
+
+/// `--format sarif` prints a SARIF 2.1.0 log that validates against the OASIS schema:
+/// one rule per check, a result per piece of evidence of every failing or erroring check,
+/// at repository-relative paths and lines, with no secret in it.
+#[test]
+fn sarif_output_validates_and_points_at_files_and_lines() {
+    let host = fixture("insecure");
+    let (log, raw) = sarif("--host-root", host.path());
+    let schema = sarif_schema();
+    let sarif_run = &log["runs"][0];
+    let rules = sarif_run["tool"]["driver"]["rules"].as_array().unwrap();
+    let catalog = assess_json(host.path());
+    assert_eq!(rules.len(), catalog["checks"].as_array().unwrap().len());
+    let results = sarif_run["results"].as_array().unwrap();
+    // Every failing or erroring check has at least one result, under its own rule.
+    for c in catalog["checks"].as_array().unwrap() {
+        let bad = c["status"] == "fail" || c["status"] == "error";
+        let has = results.iter().any(|r| r["ruleId"] == c["id"]);
+        assert_eq!(bad, has, "{}: {}", c["id"], c["status"]);
+    }
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"]);
+    }
+    // NET-001's evidence is sshd_config lines 2 and 3: relative paths, real lines.
+    let net: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "NET-001")
+        .collect();
+    let places: Vec<(String, u64)> = net
+        .iter()
+        .map(|r| {
+            let p = &r["locations"][0]["physicalLocation"];
+            (
+                p["artifactLocation"]["uri"].as_str().unwrap().to_owned(),
+                p["region"]["startLine"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            ("etc/ssh/sshd_config".to_owned(), 2),
+            ("etc/ssh/sshd_config".to_owned(), 3)
+        ]
+    );
+    assert_eq!(
+        net[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"],
+        "HOSTROOT"
+    );
+    assert_eq!(
+        rules.iter().find(|r| r["id"] == "SEC-001").unwrap()["properties"]["security-severity"],
+        "9.5"
+    );
+    // The fixture's planted key appears only as its fingerprint.
+    assert!(raw.contains("ghp_…ZD (sha256:"), "the fingerprint is kept");
+    for body in [
+        "4vUCsMehGAkWvj7FAc9QeWJKY40uvSwM",
+        "R600P1Gra1jTg5m137m86ll5djIsGOa",
+    ] {
+        assert!(!raw.contains(body), "no token body in the SARIF log");
+    }
+    // Guards the guard: the validator refuses what SARIF forbids.
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]["level"] = "fatal".into();
+    broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        0.into();
+    broken["version"] = "2.0".into();
+    let errors = schema::validate(&schema, &broken).join("\n");
+    for want in ["$.version", "$.runs[0].results[0].level"] {
+        assert!(errors.contains(want), "validator missed {want}: {errors}");
+    }
+    // --json and --format sarif both claim standard output.
+    let both = run(
+        "clawsecd",
+        &["--assess-only", "--json", "--format", "sarif"],
+    );
+    assert_eq!(both.status.code(), Some(2), "{}", text(&both.stderr));
+}
+
+/// `--checkout` over a repository tree: the project's own agent files are judged, only
+/// the checks about workspace content run, and the SARIF log points at repository paths.
+#[test]
+fn a_checkout_is_judged_by_its_own_agent_files_with_repository_paths() {
+    let tree = tempfile::tempdir().unwrap();
+    clawsec_tests::materialize_host_dir(&workspace().join("tests/fixtures/checkout"), tree.path());
+    let (log, raw) = sarif("--checkout", tree.path());
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let mut found: Vec<(String, String)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap().to_owned(),
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    for want in [
+        ("CODE-001", ".mcp.json"),
+        ("CODE-003", "package.json"),
+        ("SEC-001", ".mcp.json"),
+        ("SKL-001", ".claude/skills/deploy/SKILL.md"),
+        ("SKL-002", ".agents/skills/notes/SKILL.md"),
+    ] {
+        assert!(
+            found.contains(&(want.0.to_owned(), want.1.to_owned())),
+            "missing {want:?} in {found:?}"
+        );
+    }
+    // Host checks are left out: nothing about firewalls, processes or accounts.
+    let rules: Vec<&str> = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for host_check in ["NET-005", "PHY-001", "INC-001", "SEC-004"] {
+        assert!(
+            !rules.contains(&host_check),
+            "{host_check} ran on a checkout"
+        );
+    }
+    assert!(!raw.contains("Q7yTn2KxVb8LmW3sRz5PdH1cJf6GaE0u"));
+    // The project's own AGENTS.md is its policy file: INT-006 passes.
+    assert!(!found.iter().any(|(id, _)| id == "INT-006"), "{found:?}");
+
+    // A checkout and a host root are two different things.
+    let both = run(
+        "clawsecd",
+        &["--assess-only", "--checkout", "/tmp", "--host-root", "/tmp"],
+    );
+    assert_eq!(both.status.code(), Some(2));
+}

@@ -1986,6 +1986,8 @@ fn no_planted_secret_reaches_any_output() {
         ("--assess-only --json", vec!["--json"]),
         ("--assess-only --format jws", vec!["--format", "jws"]),
         ("--assess-only --format dsse", vec!["--format", "dsse"]),
+        ("--assess-only --format sarif", vec!["--format", "sarif"]),
+        ("--assess-only --verbose", vec!["--verbose"]),
     ] {
         let att = state.path().join("att.out");
         let out = Command::new(bin("clawsecd"))

@@ -527,6 +527,7 @@ pub(crate) const MCP_CONFIGS: &[&str] = &[
 /// reads it.
 const READ_GROUPS: &[(&str, &[&str])] = &[
     ("@mcp-configs", MCP_CONFIGS),
+    ("@skill-roots", skills::SKILL_ROOTS),
     ("@openclaw-configs", crate::facts::OPENCLAW_CONFIGS),
     ("@agent-dirs", crate::facts::agents::AGENT_DIRS),
     ("@instruction-files", crate::facts::INSTRUCTION_FILES),

@@ -10,6 +10,23 @@ use super::{Check, Domain, Evidence, Findings, Outcome, Severity};
 use crate::facts::{Facts, Transport};
 use crate::probe::Kind;
 
+/// Where skills live, as `Facts::skill_roots` reads them: each client's per-user roots
+/// and a workspace's own (`skills/`, `.claude/skills/`, …; `discovery.skill_dirs` extras are
+/// configured paths, watched through the configuration).
+pub(crate) const SKILL_ROOTS: &[&str] = &[
+    "~/.openclaw/skills/**",
+    "~/.openclaw/workspace/skills/**",
+    "~/.claude/skills/**",
+    "~/.agents/skills/**",
+    "~/.codex/skills/**",
+    "~/.gemini/skills/**",
+    "<workspace>/skills/**",
+    "<workspace>/.claude/skills/**",
+    "<workspace>/.agents/skills/**",
+    "<workspace>/.codex/skills/**",
+    "<workspace>/.gemini/skills/**",
+];
+
 pub(super) const CHECKS: &[Check] = &[
     Check {
         id: "SKL-001",
@@ -22,14 +39,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Remove the skill, or replace the pipe with a pinned, checksummed download \
             that is reviewed before it runs.",
         references: &["CWE-494", "CWE-78"],
-        reads: &[
-            "~/.openclaw/skills/**",
-            "~/.openclaw/workspace/skills/**",
-            "~/.claude/skills/**",
-            "~/.agents/skills/**",
-            "~/.codex/skills/**",
-            "~/.gemini/skills/**",
-        ],
+        reads: &["@skill-roots"],
         run: no_remote_exec_pipes,
     },
     Check {
@@ -43,15 +53,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Inspect the file with a hex viewer, remove the hidden characters, and \
             find out how they got there.",
         references: &["CWE-116", "https://unicode.org/reports/tr36/"],
-        reads: &[
-            "~/.openclaw/skills/**",
-            "~/.openclaw/workspace/skills/**",
-            "~/.claude/skills/**",
-            "~/.agents/skills/**",
-            "~/.codex/skills/**",
-            "~/.gemini/skills/**",
-            "@instruction-files",
-        ],
+        reads: &["@skill-roots", "@instruction-files"],
         run: no_hidden_unicode,
     },
     Check {
@@ -68,14 +70,7 @@ pub(super) const CHECKS: &[Check] = &[
             "https://agentskills.io/specification",
             "https://docs.anthropic.com/en/docs/claude-code/skills",
         ],
-        reads: &[
-            "~/.openclaw/skills/**",
-            "~/.openclaw/workspace/skills/**",
-            "~/.claude/skills/**",
-            "~/.agents/skills/**",
-            "~/.codex/skills/**",
-            "~/.gemini/skills/**",
-        ],
+        reads: &["@skill-roots"],
         run: skills_have_manifests,
     },
     Check {
@@ -94,14 +89,7 @@ pub(super) const CHECKS: &[Check] = &[
             "MITRE ATT&CK T1552.001",
             "MITRE ATT&CK T1027",
         ],
-        reads: &[
-            "~/.openclaw/skills/**",
-            "~/.openclaw/workspace/skills/**",
-            "~/.claude/skills/**",
-            "~/.agents/skills/**",
-            "~/.codex/skills/**",
-            "~/.gemini/skills/**",
-        ],
+        reads: &["@skill-roots"],
         run: no_dangerous_code,
     },
     Check {
@@ -114,14 +102,7 @@ pub(super) const CHECKS: &[Check] = &[
             skill, or hands a secret to whoever wrote the skill.",
         remediation: "Replace the symlink with the reviewed file itself, or remove the skill.",
         references: &["CWE-59", "CWE-22"],
-        reads: &[
-            "~/.openclaw/skills/**",
-            "~/.openclaw/workspace/skills/**",
-            "~/.claude/skills/**",
-            "~/.agents/skills/**",
-            "~/.codex/skills/**",
-            "~/.gemini/skills/**",
-        ],
+        reads: &["@skill-roots"],
         run: no_links_out_of_skills,
     },
     Check {
@@ -135,14 +116,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Remove the binary or archive; if the skill needs a tool, install it from \
             the system's package manager and reference it by name.",
         references: &["CWE-506", "CWE-434"],
-        reads: &[
-            "~/.openclaw/skills/**",
-            "~/.openclaw/workspace/skills/**",
-            "~/.claude/skills/**",
-            "~/.agents/skills/**",
-            "~/.codex/skills/**",
-            "~/.gemini/skills/**",
-        ],
+        reads: &["@skill-roots"],
         run: no_binaries_in_skills,
     },
     Check {
@@ -170,14 +144,7 @@ pub(super) const CHECKS: &[Check] = &[
             whatever that server says today: it passes review and turns malicious later.",
         remediation: "Copy the instructions into the skill (reviewed and pinned), or remove it.",
         references: &["CWE-829", "MITRE ATLAS AML.T0051"],
-        reads: &[
-            "~/.openclaw/skills/**",
-            "~/.openclaw/workspace/skills/**",
-            "~/.claude/skills/**",
-            "~/.agents/skills/**",
-            "~/.codex/skills/**",
-            "~/.gemini/skills/**",
-        ],
+        reads: &["@skill-roots"],
         run: no_remote_instructions,
     },
     Check {
@@ -190,14 +157,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Check where the skill came from; install vendor skills only from the \
             vendor's own repository and remove look-alikes.",
         references: &["CWE-1357", "MITRE ATT&CK T1036.005"],
-        reads: &[
-            "~/.openclaw/skills/**",
-            "~/.openclaw/workspace/skills/**",
-            "~/.claude/skills/**",
-            "~/.agents/skills/**",
-            "~/.codex/skills/**",
-            "~/.gemini/skills/**",
-        ],
+        reads: &["@skill-roots"],
         run: no_impersonation,
     },
     Check {
@@ -211,14 +171,7 @@ pub(super) const CHECKS: &[Check] = &[
         remediation: "Remove the skill directory, rotate what the agent's user could reach, and \
             check transcripts for what the skill did.",
         references: &["CWE-829"],
-        reads: &[
-            "~/.openclaw/skills/**",
-            "~/.openclaw/workspace/skills/**",
-            "~/.claude/skills/**",
-            "~/.agents/skills/**",
-            "~/.codex/skills/**",
-            "~/.gemini/skills/**",
-        ],
+        reads: &["@skill-roots"],
         run: no_denied_skills,
     },
 ];

@@ -633,8 +633,15 @@ impl Facts {
             }
         }
         for ws in &self.discovery.workspaces {
-            roots.push(ws.join(".claude/skills"));
-            roots.push(ws.join("skills"));
+            for rel in [
+                "skills",
+                ".claude/skills",
+                ".agents/skills",
+                ".codex/skills",
+                ".gemini/skills",
+            ] {
+                roots.push(ws.join(rel));
+            }
         }
         roots.extend(self.discovery.skill_dirs.iter().cloned());
         roots.retain(|r| self.is_dir(r));
