@@ -9,6 +9,7 @@ mod client;
 mod completions;
 mod gate;
 mod health;
+mod inventory;
 mod keys;
 mod posture;
 mod reload;
@@ -72,6 +73,10 @@ enum Command {
     Gate(gate::Args),
     /// Is the daemon serving?
     Health,
+    /// What the agents on this host are made of: agents and versions, MCP servers,
+    /// skills (with digests), hooks, model endpoints; no secret values (`--format
+    /// cyclonedx` for a CycloneDX 1.6 BOM).
+    Inventory(inventory::Args),
     /// Drift-check baselines.
     Baseline(baseline::Args),
     /// Tell the daemon to re-read its configuration (admin role).
@@ -158,6 +163,7 @@ fn main() -> ExitCode {
             Command::Checks => checks::run(&ctx).await,
             Command::Gate(a) => Ok(gate::run(&ctx, a).await),
             Command::Health => health::run(&ctx).await,
+            Command::Inventory(a) => inventory::run(&ctx, a).await,
             Command::Baseline(a) => baseline::run(&ctx, a).await,
             Command::Reload => reload::run(&ctx).await,
             Command::Keys(_) | Command::Verify(_) | Command::Completions(_) => {

@@ -96,6 +96,12 @@ impl ClawSec for Bare {
     ) -> Result<Response<pb::RotateKeyResponse>, Status> {
         Err(Status::unimplemented(""))
     }
+    async fn get_inventory(
+        &self,
+        _: Request<pb::GetInventoryRequest>,
+    ) -> Result<Response<pb::GetInventoryResponse>, Status> {
+        Err(Status::unimplemented(""))
+    }
 }
 
 /// `grpc --bare SOCKET RESPONSE_FILE`: the bare server process.

@@ -24,6 +24,7 @@ pub mod digest;
 pub mod engine;
 pub mod events;
 pub mod facts;
+pub mod inventory;
 pub mod jsonc;
 pub mod posture;
 pub mod probe;

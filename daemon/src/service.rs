@@ -33,7 +33,7 @@ pub enum ServiceError {
     #[error("permission denied: {caller} needs the {needed} role")]
     PermissionDenied { caller: String, needed: Role },
     #[error(
-        "rate limited: {caller} may ask for new signed work (an assessment or a fresh attestation) again in {retry_after_secs} s"
+        "rate limited: {caller} may ask for new work on the host (an assessment, a fresh attestation or an inventory) again in {retry_after_secs} s"
     )]
     RateLimited {
         caller: String,
@@ -477,6 +477,46 @@ impl Service {
 
     pub fn state_dir(&self) -> &std::path::Path {
         &self.state_dir
+    }
+
+    /// The inventory of the host (`format` "json" or "cyclonedx"), read fresh. Reader
+    /// role; it reads the host, so it takes a token from the caller's assess bucket.
+    pub async fn inventory(
+        self: &Arc<Self>,
+        caller: &Caller,
+        format: &str,
+    ) -> Result<String, ServiceError> {
+        self.require(caller, Role::Reader)?;
+        let cyclonedx = match format {
+            "" | "json" => false,
+            "cyclonedx" => true,
+            other => {
+                return Err(ServiceError::InvalidArgument(format!(
+                    "{other:?} is not an inventory format (json, cyclonedx)"
+                )));
+            }
+        };
+        self.take_assess_token(caller)?;
+        let me = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let loaded = me.config();
+            let setup = crate::cli::setup(&loaded, me.host_root.as_deref(), &me.catalog)
+                .map_err(internal)?;
+            let inv = crate::inventory::build(
+                &setup.facts,
+                &setup.context.hostname,
+                &me.host_root(),
+                &clawsec_proto::time::format_rfc3339(std::time::SystemTime::now()),
+            );
+            let doc = if cyclonedx {
+                crate::inventory::cyclonedx(&inv)
+            } else {
+                serde_json::to_value(&inv).map_err(internal)?
+            };
+            serde_json::to_string_pretty(&doc).map_err(internal)
+        })
+        .await
+        .map_err(internal)?
     }
 
     /// The homes and workspaces the catalogue's `~` and `<workspace>` stand for, as the

@@ -136,7 +136,7 @@ fn python(script: &str, args: &[&Path]) -> Output {
     let err = text(&out.stderr);
     assert!(
         !err.contains("ModuleNotFoundError"),
-        "missing Python module ({err}); run `pip install cryptography joserfc` (.ci/run does)"
+        "missing Python module ({err}); run the suite with `tests/run`, which provisions tests/requirements.txt"
     );
     out
 }

@@ -391,7 +391,7 @@ fn a_generic_grpc_client_discovers_the_api_by_reflection_and_gets_the_same_answe
         .expect("python3");
     assert!(
         !text(&out.stderr).contains("ModuleNotFoundError"),
-        "pip install grpcio grpcio-reflection protobuf (.ci/run does): {}",
+        "missing Python module: run the suite with `tests/run`, which provisions tests/requirements.txt: {}",
         text(&out.stderr)
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -418,7 +418,7 @@ fn a_generic_grpc_client_discovers_the_api_by_reflection_and_gets_the_same_answe
             "{version}: {listed:?}"
         );
     }
-    assert_eq!(v["methods"].as_array().unwrap().len(), 9);
+    assert_eq!(v["methods"].as_array().unwrap().len(), 10);
     let p = d.ctl_json(&["posture"]);
     assert_eq!(v["trust_tier"], "TRUST_TIER_HIGH");
     assert_eq!(v["overall_score"], p["overall_score"]);
@@ -1973,7 +1973,9 @@ fn dump_db(db: &Path) -> String {
 #[test]
 fn no_planted_secret_reaches_any_output() {
     let dir = tempfile::tempdir().unwrap();
-    let mut d = Daemon::prepare(dir, "insecure", "");
+    // Room for every output below: assessments, fresh attestations and inventories share
+    // one rate-limit bucket.
+    let mut d = Daemon::prepare(dir, "insecure", "[server]\nassess_burst = 20\n");
     let host = d.dir.path().join("host");
     materialize_host_dir(&workspace().join("tests/fixtures/planted"), &host);
     d.rust_log = "trace".into();
@@ -2022,9 +2024,20 @@ fn no_planted_secret_reaches_any_output() {
         vec!["attestation"],
         vec!["attestation", "--format", "jws"],
         vec!["checks", "--json"],
+        vec!["inventory"],
+        vec!["inventory", "--json"],
+        vec!["inventory", "--format", "cyclonedx"],
         vec!["gate", "--action", "exec"],
     ] {
         let out = d.ctl(&args);
+        // Every output must really be produced (a refusal would hide nothing).
+        if args[0] != "gate" {
+            assert!(
+                out.status.success(),
+                "clawsecctl {args:?}: {}",
+                text(&out.stderr)
+            );
+        }
         let stdout = text(&out.stdout);
         outputs.push((
             format!("clawsecctl {} payload", args.join(" ")),
@@ -2184,4 +2197,108 @@ fn posture_json_is_the_posture_document_with_a_daemon_section() {
         .unwrap();
     assert_eq!(out.status.code(), Some(141), "{}", text(&out.stderr));
     assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+}
+
+/// `clawsecctl inventory`: what the insecure host's agents are made of, as the
+/// `clawsec.inventory/v1` document and as a CycloneDX 1.6 BOM that validates against the
+/// official schema, with no secret value in either.
+#[test]
+fn the_inventory_lists_what_agents_are_made_of_without_secrets() {
+    let d = Daemon::start("insecure", "");
+    let inv = d.ctl_json(&["inventory"]);
+    assert_eq!(inv["schema"], "clawsec.inventory/v1");
+    let names = |key: &str, field: &str| -> Vec<String> {
+        inv[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {inv}"))
+            .iter()
+            .map(|v| v[field].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert!(
+        names("agents", "client").contains(&"claude-code".to_owned()),
+        "{inv}"
+    );
+    let github = inv["mcp_servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "github")
+        .unwrap_or_else(|| panic!("{inv}"));
+    assert_eq!(github["package"], "@modelcontextprotocol/server-github");
+    assert_eq!(github["transport"], "stdio");
+    assert_eq!(
+        github["sets"],
+        serde_json::json!(["GITHUB_PERSONAL_ACCESS_TOKEN"])
+    );
+    assert!(
+        names("skills", "name").contains(&"weather-pro".to_owned()),
+        "{inv}"
+    );
+    assert!(
+        inv["skills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["sha256"].as_str().is_some_and(|h| h.len() == 64)
+                || !inv["gaps"].as_array().unwrap().is_empty()),
+        "{inv}"
+    );
+    assert!(
+        names("model_endpoints", "url").contains(&"http://10.20.0.8:4000".to_owned()),
+        "{inv}"
+    );
+
+    let bom_text = text(&d.ctl(&["inventory", "--format", "cyclonedx"]).stdout);
+    let bom: Value = serde_json::from_str(&bom_text).unwrap_or_else(|e| panic!("{e}: {bom_text}"));
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace().join("tests/fixtures/schemas/bom-1.6.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let errors = clawsec_tests::schema::validate(&schema, &bom);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    assert_eq!(bom["specVersion"], "1.6");
+    // Guards the guard: the validator reaches into components and refuses a bad one.
+    let mut broken = bom.clone();
+    broken["components"][0]["type"] = "gizmo".into();
+    broken["components"][1]["hashes"] = serde_json::json!([{ "alg": "SHA-256", "content": "xyz" }]);
+    let errors = clawsec_tests::schema::validate(&schema, &broken).join("\n");
+    for want in ["$.components[0].type", "$.components[1].hashes[0].content"] {
+        assert!(errors.contains(want), "validator missed {want}: {errors}");
+    }
+    assert!(
+        bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["purl"] == "pkg:npm/%40modelcontextprotocol/server-github"),
+        "{bom_text}"
+    );
+    // The planted values of the fixture never appear.
+    let human = text(&d.ctl(&["inventory"]).stdout);
+    for out in [inv.to_string(), bom_text, human.clone()] {
+        for secret in [
+            "4vUCsMehGAkWvj7FAc9QeWJKY40uvSwM",
+            "u8jzPde0IgxLd6GncfBAepfJBd0Kh8oO",
+            "R600P1Gra1jTg5m137m86ll5djIsGOa",
+        ] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+        }
+    }
+    assert!(human.contains("MCP SERVERS ("), "{human}");
+
+    // Hooks: the hardened host's Claude Code gate hook is listed with its event.
+    let hardened = Daemon::start("hardened", "");
+    let inv = hardened.ctl_json(&["inventory"]);
+    assert!(
+        inv["hooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["client"] == "claude-code"
+                && h["event"] == "PreToolUse"
+                && h["command"] == "clawsecctl gate --action shell"),
+        "{inv}"
+    );
 }

@@ -359,6 +359,22 @@ impl pb::claw_sec_server::ClawSec for Api {
         Ok(Response::new(Box::pin(stream)))
     }
 
+    async fn get_inventory(
+        &self,
+        req: Request<pb::GetInventoryRequest>,
+    ) -> Result<Response<pb::GetInventoryResponse>, Status> {
+        let (who, _call) = caller(&req)?;
+        let format = req.into_inner().format;
+        let result = self
+            .service
+            .inventory(&who, &format)
+            .await
+            .map_err(status)
+            .map(|document| pb::GetInventoryResponse { document });
+        self.audit("GetInventory", &who, &result);
+        result.map(Response::new)
+    }
+
     async fn list_checks(
         &self,
         req: Request<pb::ListChecksRequest>,

@@ -182,7 +182,7 @@ fn mcp_packages_pinned(f: &Facts) -> Outcome {
 }
 
 /// The package a registry runner fetches, e.g. ("npx", "@scope/pkg@1.2.3").
-pub(super) fn registry_package(command: &str, args: &[String]) -> Option<(&'static str, String)> {
+pub(crate) fn registry_package(command: &str, args: &[String]) -> Option<(&'static str, String)> {
     let program = command.rsplit('/').next().unwrap_or(command);
     let (runner, rest): (&'static str, &[String]) = match program {
         "npx" | "bunx" => ("npx", args),

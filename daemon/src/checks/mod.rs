@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub(crate) use code::registry_package;
+pub(crate) use network::model_endpoints;
+
 use crate::facts::Facts;
 use crate::probe::ProbeError;
 use crate::secrets::Fingerprint;

@@ -886,6 +886,41 @@ fn plaintext_endpoints(v: &Value, path: &str, found: &mut Vec<String>) {
     find_in_json(v, path, &judge, found);
 }
 
+/// Every model API or telemetry endpoint the agents are configured with, for the
+/// inventory: (where, setting, URL without userinfo). The boolean says whether some
+/// agent config or environment could not be read.
+pub(crate) fn model_endpoints(f: &Facts) -> (Vec<(PathBuf, String, String)>, bool) {
+    let mut scratch = Findings::new();
+    let mut found: Vec<(PathBuf, String, String)> = Vec::new();
+    for (path, _who, env) in agent_environments(f, &mut scratch) {
+        for (k, v) in env.iter().filter_map(|kv| kv.split_once('=')) {
+            if ENDPOINT_VARS.contains(&k) && !v.is_empty() {
+                found.push((path.clone(), k.to_owned(), without_userinfo(v)));
+            }
+        }
+    }
+    for (path, _text, value) in agent_config_docs(f, &mut scratch) {
+        let mut here = Vec::new();
+        let judge = |at: &str, key: &str, child: &Value| match child {
+            Value::String(url)
+                if (ENDPOINT_KEYS.contains(&key) || ENDPOINT_VARS.contains(&key))
+                    && url.contains("://") =>
+            {
+                Some(format!("{at}\u{0}{}", without_userinfo(url)))
+            }
+            _ => None,
+        };
+        find_in_json(&value, "", &judge, &mut here);
+        for h in here {
+            if let Some((at, url)) = h.split_once('\u{0}') {
+                found.push((path.clone(), at.to_owned(), url.to_owned()));
+            }
+        }
+    }
+    let incomplete = matches!(scratch.finish(""), Outcome::Error { .. });
+    (found, incomplete)
+}
+
 fn model_endpoints_tls(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     for (path, who, env) in agent_environments(f, &mut out) {

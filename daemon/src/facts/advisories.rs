@@ -36,6 +36,15 @@ impl Ecosystem {
         }
     }
 
+    /// The package-URL type (`pkg:<type>/…`).
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            Ecosystem::Crates => "cargo",
+            Ecosystem::Npm => "npm",
+            Ecosystem::PyPi => "pypi",
+        }
+    }
+
     fn parse(s: &str) -> Option<Self> {
         match s {
             "crates.io" => Some(Ecosystem::Crates),

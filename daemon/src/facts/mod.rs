@@ -103,6 +103,17 @@ pub enum ConfigProblem {
     Malformed { path: PathBuf, message: String },
 }
 
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigProblem::Unreadable(e) => write!(f, "{e}"),
+            ConfigProblem::Malformed { path, message } => {
+                write!(f, "{}: {}", path.display(), crate::secrets::redact(message))
+            }
+        }
+    }
+}
+
 /// A parsed JSON(C/5) document with its source text.
 #[derive(Debug, Clone)]
 pub struct JsonDoc {
