@@ -173,10 +173,23 @@ fn forbidden_hint(path: &Path) -> String {
                 m.uid()
             ),
         },
-        // Its directory is closed to us (the system socket's is 0750 root:clawsec).
+        // Its directory is closed to us (the system socket's is 0750 root:clawsec): the
+        // directory's group is who may come in.
         Err(_) => {
-            "its directory is closed to you; run as root or as a member of the directory's group"
-                .to_owned()
+            let dir = path.parent().unwrap_or(Path::new("/"));
+            match std::fs::metadata(dir)
+                .ok()
+                .and_then(|m| group_name(m.gid()))
+            {
+                Some(group) => format!(
+                    "its directory {} is open only to root and members of group {group} (an admin can run: usermod -aG {group} USER)",
+                    dir.display()
+                ),
+                None => format!(
+                    "its directory {} is closed to you; run as root or as its owner",
+                    dir.display()
+                ),
+            }
         }
     }
 }

@@ -2302,3 +2302,52 @@ fn the_inventory_lists_what_agents_are_made_of_without_secrets() {
         "{inv}"
     );
 }
+
+/// The system socket's directory is 0750 root:clawsec, so a user outside the group cannot
+/// even look at the socket: the refusal names the directory's group, the one that opens it.
+#[test]
+fn a_socket_in_a_closed_directory_names_the_group_that_opens_it() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to run clawsecctl as another user");
+        return;
+    }
+    let top = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        top.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let dir = top.path().join("run");
+    std::fs::create_dir(&dir).unwrap();
+    // gid 1 has a name on every Debian system ("daemon").
+    nix::unistd::chown(&dir, None, Some(nix::unistd::Gid::from_raw(1))).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o750)).unwrap();
+    let group = std::fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .find(|l| l.split(':').nth(2) == Some("1"))
+        .map(|l| l.split(':').next().unwrap().to_owned())
+        .unwrap();
+    let socket = dir.join("clawsecd.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let ctl = public_copy("clawsecctl", top.path());
+    let out = Command::new(&ctl)
+        .arg("--socket")
+        .arg(&socket)
+        .arg("posture")
+        .env_clear()
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("permission denied")
+            && err.contains(&format!(
+                "{} is open only to root and members of group {group}",
+                dir.display()
+            )),
+        "{err}"
+    );
+}
