@@ -610,6 +610,89 @@ impl Service {
                 ));
             }
         }
+        // The socket's settings and the event watching are set up once, at start: name
+        // each one that changed, and keep running (and digesting) the values in force.
+        {
+            let (n, r) = (&fresh.config.server, &old.config.server);
+            let (ne, re) = (&fresh.config.events, &old.config.events);
+            let changed: [(&str, String, String); 12] = [
+                (
+                    "server.socket_group",
+                    n.socket_group.clone(),
+                    r.socket_group.clone(),
+                ),
+                (
+                    "server.max_request_bytes",
+                    n.max_request_bytes.to_string(),
+                    r.max_request_bytes.to_string(),
+                ),
+                (
+                    "server.request_timeout_ms",
+                    n.request_timeout_ms.to_string(),
+                    r.request_timeout_ms.to_string(),
+                ),
+                (
+                    "server.max_concurrent_per_connection",
+                    n.max_concurrent_per_connection.to_string(),
+                    r.max_concurrent_per_connection.to_string(),
+                ),
+                (
+                    "server.max_connections_per_uid",
+                    n.max_connections_per_uid.to_string(),
+                    r.max_connections_per_uid.to_string(),
+                ),
+                (
+                    "server.max_connections",
+                    n.max_connections.to_string(),
+                    r.max_connections.to_string(),
+                ),
+                (
+                    "server.handshake_timeout_ms",
+                    n.handshake_timeout_ms.to_string(),
+                    r.handshake_timeout_ms.to_string(),
+                ),
+                (
+                    "server.idle_timeout_secs",
+                    n.idle_timeout_secs.to_string(),
+                    r.idle_timeout_secs.to_string(),
+                ),
+                (
+                    "events.enabled",
+                    ne.enabled.to_string(),
+                    re.enabled.to_string(),
+                ),
+                (
+                    "events.debounce_ms",
+                    ne.debounce_ms.to_string(),
+                    re.debounce_ms.to_string(),
+                ),
+                (
+                    "events.proc_poll_ms",
+                    ne.proc_poll_ms.to_string(),
+                    re.proc_poll_ms.to_string(),
+                ),
+                ("events.queue", ne.queue.to_string(), re.queue.to_string()),
+            ];
+            for (key, new, running) in changed {
+                if new != running {
+                    restart_required.push(format!(
+                        "{key} = {new} takes effect only on restart; still using {running}"
+                    ));
+                }
+            }
+        }
+        let live = (
+            fresh.config.server.max_watches_per_uid,
+            fresh.config.server.assess_per_minute,
+            fresh.config.server.assess_burst,
+        );
+        fresh.config.server = old.config.server.clone();
+        (
+            fresh.config.server.max_watches_per_uid,
+            fresh.config.server.assess_per_minute,
+            fresh.config.server.assess_burst,
+        ) = live;
+        fresh.config.events = old.config.events.clone();
         fresh.config.state_dir = old.config.state_dir.clone();
         fresh.config.socket = old.config.socket.clone();
         fresh.dev_mode = old.dev_mode;

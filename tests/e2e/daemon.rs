@@ -802,6 +802,25 @@ fn a_reload_names_restart_only_keys_and_refuses_a_missing_host_root() {
     assert!(d.ctl(&["posture"]).status.success());
     assert!(!Path::new("/tmp/elsewhere").exists());
 
+    // The socket's settings and event watching are set up at start: each changed key is
+    // named; the rate limits apply at once and are not.
+    std::fs::write(
+        d.config(),
+        format!("{base}[server]\nidle_timeout_secs = 60\nmax_connections = 100\nassess_burst = 9\n[events]\nqueue = 100\n"),
+    )
+    .unwrap();
+    let out = d.ctl(&["reload"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    for key in [
+        "server.idle_timeout_secs = 60 takes effect only on restart; still using 300",
+        "server.max_connections = 100 takes effect only on restart; still using 1024",
+        "events.queue = 100 takes effect only on restart; still using 4096",
+    ] {
+        assert!(said.contains(&format!("note: {key}")), "{said}");
+    }
+    assert!(!said.contains("assess_burst"), "a live setting: {said}");
+
     let gone = d.dir.path().join("no-such-host");
     let missing: String = base
         .lines()
