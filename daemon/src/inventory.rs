@@ -286,46 +286,18 @@ pub fn build(f: &Facts, hostname: &str, host_root: &Path, generated_at: &str) ->
         });
     }
 
-    let mut hooks = Vec::new();
-    let mut settings = f.claude_settings();
-    for home in f.homes() {
-        if let Some(doc) = f.json_file(&home.path.join(".gemini/settings.json")) {
-            settings.push(doc);
-        }
-    }
-    for doc in settings {
-        match doc {
-            Ok(doc) => {
-                let client = if doc.path.to_string_lossy().contains("/.gemini/") {
-                    "gemini-cli"
-                } else {
-                    "claude-code"
-                };
-                hooks_of(client, &doc.path, &doc.value, &mut hooks);
-            }
-            Err(p) => gaps.push(p.to_string()),
-        }
-    }
-    for doc in f.codex_configs() {
-        match doc {
-            Ok(doc) => {
-                if let Some(notify) = doc.value.get("notify").and_then(toml::Value::as_array) {
-                    let command: Vec<String> = notify
-                        .iter()
-                        .filter_map(toml::Value::as_str)
-                        .map(str::to_owned)
-                        .collect();
-                    hooks.push(Hook {
-                        client: "codex",
-                        config: doc.path.display().to_string(),
-                        event: "notify".into(),
-                        command: safe_args(&command).join(" "),
-                    });
-                }
-            }
-            Err(p) => gaps.push(p.to_string()),
-        }
-    }
+    let (points, problems) = f.launch_points();
+    gaps.extend(problems.iter().map(ToString::to_string));
+    let hooks: Vec<Hook> = points
+        .into_iter()
+        .map(|p| Hook {
+            client: p.client,
+            config: p.path.display().to_string(),
+            event: p.event,
+            command: safe_args(&p.command.split(' ').map(str::to_owned).collect::<Vec<_>>())
+                .join(" "),
+        })
+        .collect();
 
     let (endpoints, incomplete) = crate::checks::model_endpoints(f);
     if incomplete {
@@ -356,33 +328,6 @@ pub fn build(f: &Facts, hostname: &str, host_root: &Path, generated_at: &str) ->
         hooks,
         model_endpoints,
         gaps,
-    }
-}
-
-/// Command hooks in a Claude Code or Gemini CLI settings document:
-/// `hooks.<Event>[].hooks[].command`.
-fn hooks_of(client: &'static str, path: &Path, v: &Value, out: &mut Vec<Hook>) {
-    let Some(events) = v.get("hooks").and_then(Value::as_object) else {
-        return;
-    };
-    for (event, groups) in events {
-        for group in groups.as_array().into_iter().flatten() {
-            for h in group
-                .get("hooks")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(command) = h.get("command").and_then(Value::as_str) {
-                    out.push(Hook {
-                        client,
-                        config: path.display().to_string(),
-                        event: event.clone(),
-                        command: redact(command),
-                    });
-                }
-            }
-        }
     }
 }
 

@@ -19,6 +19,23 @@ const APPROVE: &str = "If the change is intended, approve it with `clawsecctl ba
     --check <ID>` (offline: `clawsecd --approve-baseline --check <ID>`); otherwise restore \
     the approved content and find out who changed it.";
 
+/// The files INT-005 hashes and INT-008 reads the commands of (`~` is every home).
+pub(super) const PERSISTENCE_POINTS: &[&str] = &[
+    "~/.ssh/authorized_keys",
+    "~/.bashrc",
+    "~/.ssh/authorized_keys2",
+    "~/.bash_profile",
+    "~/.bash_login",
+    "~/.profile",
+    "~/.zshrc",
+    "~/.zprofile",
+    "~/.config/systemd/user/**",
+    "/etc/crontab",
+    "/etc/cron.d/*",
+    "/var/spool/cron/crontabs/*",
+    "/var/spool/cron/*",
+];
+
 pub(super) const CHECKS: &[Check] = &[
     Check {
         id: "INT-001",
@@ -99,20 +116,7 @@ pub(super) const CHECKS: &[Check] = &[
             "MITRE ATT&CK T1543.002",
             "MITRE ATT&CK T1546.004",
         ],
-        reads: &[
-            "~/.ssh/authorized_keys",
-            "~/.bashrc",
-            "~/.ssh/authorized_keys2",
-            "~/.bash_profile",
-            "~/.bash_login",
-            "~/.profile",
-            "~/.zshrc",
-            "~/.zprofile",
-            "~/.config/systemd/user/**",
-            "/etc/crontab",
-            "/etc/cron.d/*",
-            "/var/spool/cron/crontabs/*",
-        ],
+        reads: &["@persistence-points"],
         run: persistence_drift,
     },
     Check {
@@ -154,6 +158,42 @@ pub(super) const CHECKS: &[Check] = &[
             "/var/lib/clawsec/clawsec.db (state_dir)",
         ],
         run: own_files_protected,
+    },
+    Check {
+        id: "INT-008",
+        domain: Domain::Integrity,
+        severity: Severity::Critical,
+        title: "Agent hooks, editor tasks and persistence points run nothing that fetches, decodes or hides code",
+        rationale: "Hooks (Claude Code, Gemini CLI, Cursor), Claude Code's helper commands, \
+            Codex's notify command, VS Code tasks that run on folder open, crontabs, systemd \
+            user units, autostart entries, forced SSH commands and shell start-up files run \
+            code with nobody watching. 2025-2026 worms and poisoned repositories plant \
+            their payload there, often before any baseline exists. A command that pipes a \
+            download or a decoded blob into a shell, executes decoded data, runs a program \
+            from a temp directory or an unknown hidden directory, or reads credentials and \
+            sends them, is a finding on first sight; the local scripts such commands run \
+            are read and judged the same way (scheduled runs see changes to those scripts).",
+        remediation: "Remove the entry (and the file it runs) unless you put it there \
+            yourself; if it ran, treat the user's credentials as stolen: rotate SSH keys, \
+            cloud and forge tokens and agent API keys, and look for the same entry in \
+            other homes and repositories. For a repository's own `.claude/settings.json` \
+            or `.vscode/tasks.json`, do not open the repository with an agent until the \
+            entry is gone.",
+        references: &[
+            "CWE-506",
+            "CVE-2025-59536",
+            "MITRE ATT&CK T1546.004",
+            "MITRE ATT&CK T1053.003",
+            "MITRE ATT&CK T1543.002",
+            "https://docs.anthropic.com/en/docs/claude-code/hooks",
+        ],
+        reads: &[
+            "@launch-files",
+            "@persistence-points",
+            "~/.config/autostart/*",
+            "<path> (schedule: the local scripts those commands run)",
+        ],
+        run: super::launch::agent_code_launches,
     },
 ];
 
@@ -378,7 +418,7 @@ fn guard_hooks_drift(f: &Facts) -> Outcome {
     out.finish("no guard hook calling `clawsecctl gate` is installed or approved")
 }
 
-fn persistence_paths(f: &Facts, out: &mut Findings) -> (Vec<PathBuf>, bool) {
+pub(super) fn persistence_paths(f: &Facts, out: &mut Findings) -> (Vec<PathBuf>, bool) {
     let mut paths = vec![PathBuf::from("/etc/crontab")];
     let mut complete = true;
     for home in f.homes() {

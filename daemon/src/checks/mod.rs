@@ -13,6 +13,7 @@ mod code;
 pub mod docs;
 mod incident;
 mod integrity;
+mod launch;
 mod logs;
 mod network;
 mod physical;
@@ -536,6 +537,8 @@ const READ_GROUPS: &[(&str, &[&str])] = &[
     ("@instruction-files", crate::facts::INSTRUCTION_FILES),
     ("@agent-state", secrets::AGENT_STATE),
     ("@synced-folders", secrets::SYNCED_FOLDERS),
+    ("@launch-files", crate::facts::launch::LAUNCH_FILES),
+    ("@persistence-points", integrity::PERSISTENCE_POINTS),
 ];
 
 /// A check: metadata plus the pure function that decides it.

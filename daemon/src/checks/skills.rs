@@ -199,7 +199,7 @@ pub(super) const PIPE_TO_SHELL_PATTERNS: &[(&str, &str)] = &[
     ),
 ];
 
-static PIPE_TO_SHELL: LazyLock<Vec<(&'static str, Regex)>> =
+pub(super) static PIPE_TO_SHELL: LazyLock<Vec<(&'static str, Regex)>> =
     LazyLock::new(|| super::compile_patterns(PIPE_TO_SHELL_PATTERNS));
 
 /// Text files under every skill root, with their text. Binary files are skipped here
@@ -436,11 +436,11 @@ pub(super) const SECRET_SOURCES: &[(&str, &str)] = &[
 /// A network send in the same file.
 const NETWORK_SEND: &str = r"\bfetch\s*\(|\baxios\b|\bhttps?\.request\s*\(|XMLHttpRequest|\bWebSocket\s*\(|\brequests\.(?:post|put|get)\s*\(|urllib\.request|\bhttpx\.|\bcurl\b|\bwget\b|\bnc\s+-|/dev/tcp/|discord(?:app)?\.com/api/webhooks|api\.telegram\.org/bot";
 
-static DANGEROUS_CODE: LazyLock<Vec<(&'static str, Regex)>> =
+pub(super) static DANGEROUS_CODE: LazyLock<Vec<(&'static str, Regex)>> =
     LazyLock::new(|| super::compile_patterns(DANGEROUS_CODE_PATTERNS));
-static SECRETS_READ: LazyLock<Vec<(&'static str, Regex)>> =
+pub(super) static SECRETS_READ: LazyLock<Vec<(&'static str, Regex)>> =
     LazyLock::new(|| super::compile_patterns(SECRET_SOURCES));
-static SENDS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(NETWORK_SEND).ok());
+pub(super) static SENDS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(NETWORK_SEND).ok());
 
 fn first_line(text: &str, re: &Regex) -> Option<u32> {
     text.lines()

@@ -9,6 +9,7 @@ mod accounts;
 pub mod advisories;
 mod extra;
 mod installed;
+pub mod launch;
 pub mod lockfiles;
 mod workspaces;
 

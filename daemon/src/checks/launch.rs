@@ -1,0 +1,575 @@
+//! INT-008: what agent hooks, editor tasks and persistence points *run*, judged on first
+//! sight. The drift checks (INT-003 … INT-005) can only compare with an approved
+//! baseline, and a fresh install has none; a worm that plants `curl … | sh` in a
+//! `SessionStart` hook before ClawSec is installed would be approved with the rest.
+//! This check needs no baseline: a command that fetches and runs code, decodes and runs
+//! it, runs from a temp or hidden directory, or reads credentials and sends them is a
+//! finding wherever it is configured. The local scripts such commands run are read and
+//! judged the same way.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+use super::skills::{DANGEROUS_CODE, PIPE_TO_SHELL, SECRETS_READ, SENDS};
+use super::{Evidence, Findings, Outcome};
+use crate::facts::Facts;
+use crate::facts::launch::LaunchPoint;
+use crate::probe::Kind;
+
+/// Hidden directories of homes and repositories that tools install themselves into.
+/// A program run from any other hidden directory (`~/.cache/.x/run`, `~/.sysd/upd`) is
+/// how droppers hide their payload.
+const KNOWN_HIDDEN: &[&str] = &[
+    ".local",
+    ".config",
+    ".cargo",
+    ".rustup",
+    ".nvm",
+    ".npm",
+    ".npm-global",
+    ".bun",
+    ".deno",
+    ".pyenv",
+    ".rbenv",
+    ".volta",
+    ".asdf",
+    ".sdkman",
+    ".linuxbrew",
+    ".venv",
+    ".yarn",
+    ".pnpm",
+    ".claude",
+    ".codex",
+    ".gemini",
+    ".openclaw",
+    ".cursor",
+    ".vscode",
+    ".agents",
+    ".git",
+    ".githooks",
+    ".husky",
+    ".github",
+    ".devcontainer",
+];
+
+const TEMP_DIRS: &[&str] = &["/tmp/", "/var/tmp/", "/dev/shm/"];
+
+/// Programs whose first operand is the script they run; `-c`/`-e` take code instead.
+const INTERPRETERS: &[&str] = &[
+    "sh", "bash", "zsh", "dash", "ksh", "python", "python3", "node", "nodejs", "perl", "ruby",
+    "deno", "bun", "tsx", "source", ".",
+];
+
+const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh"];
+
+/// Words that run the command after them.
+const WRAPPERS: &[&str] = &[
+    "env", "sudo", "nohup", "exec", "command", "nice", "setsid", "time", "timeout", "doas",
+];
+
+/// System locations whose files belong to packages: not read as scripts here.
+const SYSTEM_DIRS: &[&str] = &["/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/"];
+
+/// Where a command comes from, for judging and for the evidence.
+struct Source<'a> {
+    path: &'a Path,
+    line: u32,
+    /// What runs it: `SessionStart hook`, `cron entry`, `ExecStart`.
+    what: String,
+    home: Option<&'a Path>,
+    workspace: Option<&'a Path>,
+    /// Shell start-up files source plugin managers from all manner of hidden
+    /// directories; for them only fetch-and-run, decode-and-run, credential sends and
+    /// temp directories count.
+    lenient: bool,
+}
+
+pub(super) fn agent_code_launches(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    let (points, problems) = f.launch_points();
+    for p in &problems {
+        out.problem(p);
+    }
+    let mut scripts: Vec<(PathBuf, String)> = Vec::new();
+    for p in &points {
+        let src = hook_source(p);
+        judge(f, &src, &p.command, &mut out, &mut scripts);
+    }
+    persistence(f, &mut out, &mut scripts);
+    scripts.sort();
+    scripts.dedup_by(|a, b| a.0 == b.0);
+    for (script, by) in scripts {
+        judge_script(f, &script, &by, &mut out);
+    }
+    out.finish("no agent hooks, editor tasks or persistence points run commands")
+}
+
+fn hook_source(p: &LaunchPoint) -> Source<'_> {
+    let what = match p.client {
+        "codex" => "Codex notify command".to_owned(),
+        "vscode" => format!("VS Code {}", p.event),
+        c if p.event.chars().next().is_some_and(char::is_uppercase) => {
+            format!("{c} {} hook", p.event)
+        }
+        c => format!("{c} {}", p.event),
+    };
+    Source {
+        path: &p.path,
+        line: p.line,
+        what,
+        home: p.home.as_deref(),
+        workspace: p.workspace.as_deref(),
+        lenient: false,
+    }
+}
+
+/// Judges one command line; local scripts it runs are queued for reading.
+fn judge(
+    f: &Facts,
+    src: &Source<'_>,
+    command: &str,
+    out: &mut Findings,
+    scripts: &mut Vec<(PathBuf, String)>,
+) {
+    let mut reasons: Vec<String> = Vec::new();
+    for (what, re) in PIPE_TO_SHELL.iter().chain(DANGEROUS_CODE.iter()) {
+        if re.is_match(command) {
+            reasons.push((*what).to_owned());
+        }
+    }
+    if SENDS.as_ref().is_some_and(|re| re.is_match(command)) {
+        for (what, re) in SECRETS_READ.iter() {
+            if re.is_match(command) {
+                reasons.push(format!("reads {what} and sends over the network"));
+            }
+        }
+    }
+    for program in programs(command) {
+        let Some(path) = resolve(&program, src) else {
+            continue;
+        };
+        let shown = path.display().to_string();
+        if TEMP_DIRS.iter().any(|t| shown.starts_with(t)) {
+            reasons.push(format!("runs {shown} from a temp directory"));
+        } else if !src.lenient
+            && let Some(dir) = unknown_hidden(f, &path, src)
+        {
+            reasons.push(format!("runs {shown} from the hidden directory {dir}"));
+        }
+        if !SYSTEM_DIRS.iter().any(|s| shown.starts_with(s)) {
+            scripts.push((
+                path,
+                format!("{} ({}:{})", src.what, src.path.display(), src.line),
+            ));
+        }
+    }
+    reasons.dedup();
+    if reasons.is_empty() {
+        out.inspected();
+    }
+    for r in reasons {
+        out.finding(Evidence::at(src.path, format!("{}: {r}", src.what)).line(src.line));
+    }
+}
+
+/// Reads a local script a launch point runs and judges its text as a skill's scripts
+/// are judged. A binary is left to the hidden/temp rules; a file past the size cap is
+/// an error, never skipped.
+fn judge_script(f: &Facts, script: &Path, by: &str, out: &mut Findings) {
+    match f.fs.metadata(script) {
+        Ok(m) if m.kind == Kind::File => {}
+        Ok(_) => return,
+        Err(e) if e.is_not_found() => return,
+        Err(e) => return out.probe_error(&e),
+    }
+    let Some(bytes) = out.found(f.fs.read(script)) else {
+        return;
+    };
+    if bytes.iter().take(8192).any(|b| *b == 0) {
+        return out.inspected();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let first = |re: &Regex| {
+        text.lines()
+            .position(|l| re.is_match(l))
+            .map(|i| i as u32 + 1)
+    };
+    let mut clean = true;
+    for (what, re) in PIPE_TO_SHELL.iter().chain(DANGEROUS_CODE.iter()) {
+        if let Some(line) = first(re) {
+            clean = false;
+            out.finding(Evidence::at(script, format!("run by {by}: {what}")).line(line));
+        }
+    }
+    if let Some(send) = SENDS.as_ref().and_then(&first) {
+        for (what, re) in SECRETS_READ.iter() {
+            if let Some(line) = first(re) {
+                clean = false;
+                out.finding(
+                    Evidence::at(
+                        script,
+                        format!(
+                            "run by {by}: reads {what} and sends over the network (line {send})"
+                        ),
+                    )
+                    .line(line),
+                );
+            }
+        }
+    }
+    if clean {
+        out.inspected();
+    }
+}
+
+/// The programs and scripts a command line runs: the first word of each simple command
+/// (after variable assignments and wrappers such as `env` or `sudo`), and for an
+/// interpreter its script operand; `sh -c '…'` is followed into its code.
+pub(super) fn programs(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_programs(command, &mut out, 0);
+    out
+}
+
+fn collect_programs(command: &str, out: &mut Vec<String>, depth: u8) {
+    for words in simple_commands(command) {
+        let mut it = words.iter().map(String::as_str).peekable();
+        // Assignments and wrappers (with their options) come before the program.
+        let mut wrapped = false;
+        while let Some(w) = it.peek() {
+            let assignment = w.split_once('=').is_some_and(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            let wrapper_arg =
+                wrapped && (w.starts_with('-') || w.chars().all(|c| c.is_ascii_digit()));
+            if WRAPPERS.contains(w) {
+                wrapped = true;
+            } else if !assignment && !wrapper_arg {
+                break;
+            }
+            it.next();
+        }
+        let Some(program) = it.next() else { continue };
+        out.push(program.to_owned());
+        let name = program.rsplit('/').next().unwrap_or(program);
+        if !INTERPRETERS.contains(&name) {
+            continue;
+        }
+        while let Some(arg) = it.next() {
+            match arg {
+                "-c" | "-e" | "--eval" | "-p" => {
+                    if SHELLS.contains(&name)
+                        && depth < 3
+                        && let Some(code) = it.next()
+                    {
+                        collect_programs(code, out, depth + 1);
+                    }
+                    break;
+                }
+                "run" if name == "deno" || name == "bun" => {}
+                a if a.starts_with('-') => {}
+                script => {
+                    out.push(script.to_owned());
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Splits a shell command line into simple commands of words, honouring quotes and
+/// backslashes; `;`, `&`, `|`, newlines, parentheses, backticks and `$(` separate.
+fn simple_commands(line: &str) -> Vec<Vec<String>> {
+    let mut commands = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    let end_word = |word: &mut String, in_word: &mut bool, words: &mut Vec<String>| {
+        if *in_word {
+            words.push(std::mem::take(word));
+            *in_word = false;
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    word.push(c);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(n) = chars.next() {
+                                word.push(n);
+                            }
+                        }
+                        c => word.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(n) = chars.next() {
+                    word.push(n);
+                }
+            }
+            '#' if !in_word => break,
+            c if c.is_whitespace() && c != '\n' => end_word(&mut word, &mut in_word, &mut words),
+            ';' | '&' | '|' | '\n' | '(' | ')' | '`' => {
+                end_word(&mut word, &mut in_word, &mut words);
+                if !words.is_empty() {
+                    commands.push(std::mem::take(&mut words));
+                }
+            }
+            '$' if chars.peek() == Some(&'(') => {
+                chars.next();
+                end_word(&mut word, &mut in_word, &mut words);
+                if !words.is_empty() {
+                    commands.push(std::mem::take(&mut words));
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    end_word(&mut word, &mut in_word, &mut words);
+    if !words.is_empty() {
+        commands.push(words);
+    }
+    commands
+}
+
+/// A program word as a host path: `~`, `$HOME`, systemd's `%h` against the source's
+/// home, `$CLAUDE_PROJECT_DIR` and `${workspaceFolder}` against its workspace, relative
+/// paths against the workspace. Bare names (looked up on `PATH`) and paths that cannot
+/// be placed are `None`.
+fn resolve(word: &str, src: &Source<'_>) -> Option<PathBuf> {
+    const HOME: &[&str] = &["~/", "$HOME/", "${HOME}/", "%h/"];
+    const WORKSPACE: &[&str] = &[
+        "$CLAUDE_PROJECT_DIR/",
+        "${CLAUDE_PROJECT_DIR}/",
+        "${workspaceFolder}/",
+        "$GEMINI_PROJECT_DIR/",
+        "${GEMINI_PROJECT_DIR}/",
+    ];
+    for prefix in HOME {
+        if let Some(rest) = word.strip_prefix(prefix) {
+            return src.home.map(|h| h.join(rest));
+        }
+    }
+    for prefix in WORKSPACE {
+        if let Some(rest) = word.strip_prefix(prefix) {
+            return src.workspace.map(|w| w.join(rest));
+        }
+    }
+    if word.starts_with('/') {
+        return Some(PathBuf::from(word));
+    }
+    if word.contains('/') && !word.contains('$') {
+        return src.workspace.map(|w| w.join(word));
+    }
+    None
+}
+
+/// The first hidden directory (or hidden file) on a program's path that no known tool
+/// installs into, counted from the workspace or home the path is in.
+fn unknown_hidden(f: &Facts, path: &Path, src: &Source<'_>) -> Option<String> {
+    let homes = f.homes().iter().map(|h| h.path.as_path());
+    let base = src
+        .workspace
+        .into_iter()
+        .chain(src.home)
+        .chain(homes)
+        .find(|b| path.starts_with(b));
+    let rel = base.map_or(path, |b| path.strip_prefix(b).unwrap_or(path));
+    rel.components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .find(|c| c.starts_with('.') && *c != "." && *c != ".." && !KNOWN_HIDDEN.contains(c))
+        .map(str::to_owned)
+}
+
+/// The commands of INT-005's persistence points and of XDG autostart entries.
+fn persistence(f: &Facts, out: &mut Findings, scripts: &mut Vec<(PathBuf, String)>) {
+    let (mut paths, _) = super::integrity::persistence_paths(f, out);
+    for home in f.homes() {
+        let walk = f.fs.walk(&home.path.join(".config/autostart"));
+        paths.extend(
+            out.walked(walk)
+                .into_iter()
+                .filter(|(p, m)| {
+                    m.kind == Kind::File && p.extension().is_some_and(|e| e == "desktop")
+                })
+                .map(|(p, _)| p),
+        );
+    }
+    for path in paths {
+        let Some(text) = out.found(f.fs.read_text(&path)) else {
+            continue;
+        };
+        let home = f
+            .homes()
+            .iter()
+            .map(|h| h.path.as_path())
+            .find(|h| path.starts_with(h));
+        let kind = PointKind::of(&path);
+        for (n, line) in text.lines().enumerate() {
+            let Some((what, command)) = kind.command(line) else {
+                continue;
+            };
+            let src = Source {
+                path: &path,
+                line: n as u32 + 1,
+                what,
+                home,
+                workspace: None,
+                lenient: kind == PointKind::Rc,
+            };
+            judge(f, &src, &command, out, scripts);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PointKind {
+    AuthorizedKeys,
+    /// `/etc/crontab`, `/etc/cron.d/*`: a user field after the schedule.
+    SystemCron,
+    UserCron,
+    /// systemd units and XDG autostart entries: `Exec…=` lines.
+    Unit,
+    Rc,
+}
+
+impl PointKind {
+    fn of(path: &Path) -> PointKind {
+        let s = path.to_string_lossy();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        if name.starts_with("authorized_keys") {
+            PointKind::AuthorizedKeys
+        } else if s == "/etc/crontab" || s.starts_with("/etc/cron.d/") {
+            PointKind::SystemCron
+        } else if s.starts_with("/var/spool/cron") {
+            PointKind::UserCron
+        } else if s.contains("/.config/systemd/") || s.contains("/.config/autostart/") {
+            PointKind::Unit
+        } else {
+            PointKind::Rc
+        }
+    }
+
+    /// The command a line runs, with what runs it.
+    fn command(self, line: &str) -> Option<(String, String)> {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            return None;
+        }
+        match self {
+            PointKind::AuthorizedKeys => {
+                static FORCED: std::sync::LazyLock<Option<Regex>> =
+                    std::sync::LazyLock::new(|| {
+                        Regex::new(r#"(?:^|,)command="((?:[^"\\]|\\.)*)""#).ok()
+                    });
+                let caps = FORCED.as_ref()?.captures(t)?;
+                Some(("forced command".into(), caps[1].replace("\\\"", "\"")))
+            }
+            PointKind::SystemCron | PointKind::UserCron => {
+                let assignment = t
+                    .split_once('=')
+                    .is_some_and(|(k, _)| !k.trim().contains(char::is_whitespace));
+                if assignment {
+                    return None;
+                }
+                let fields = if t.starts_with('@') { 1 } else { 5 }
+                    + usize::from(self == PointKind::SystemCron);
+                let mut rest = t;
+                for _ in 0..fields {
+                    rest = rest.trim_start();
+                    rest = &rest[rest.find(char::is_whitespace)?..];
+                }
+                Some(("cron entry".into(), rest.trim().to_owned()))
+            }
+            PointKind::Unit => {
+                let (key, value) = t.split_once('=')?;
+                let key = key.trim();
+                if !key.starts_with("Exec") {
+                    return None;
+                }
+                let value = value.trim_start_matches(['-', '@', ':', '+', '!', '|']);
+                Some((key.to_owned(), value.trim().to_owned()))
+            }
+            PointKind::Rc => Some(("shell start-up line".into(), t.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_follow_wrappers_interpreters_and_shell_code() {
+        assert_eq!(programs("FOO=1 env BAR=2 /opt/x --y"), ["/opt/x"]);
+        assert_eq!(
+            programs("sudo -E python3 -u ~/.x/run.py arg"),
+            ["python3", "~/.x/run.py"]
+        );
+        assert_eq!(
+            programs("bash -c 'cd /tmp && ./a; /var/tmp/b | sh'"),
+            ["bash", "cd", "./a", "/var/tmp/b", "sh"]
+        );
+        assert_eq!(
+            programs("\"$CLAUDE_PROJECT_DIR\"/.claude/hooks/fmt.sh"),
+            ["$CLAUDE_PROJECT_DIR/.claude/hooks/fmt.sh"]
+        );
+        assert_eq!(programs("node -e 'x()' # comment"), ["node"]);
+        assert_eq!(programs("echo $(/tmp/.p/x)"), ["echo", "/tmp/.p/x"]);
+        assert_eq!(programs(". ~/.fzf.bash"), [".", "~/.fzf.bash"]);
+    }
+
+    #[test]
+    fn persistence_lines_give_their_commands() {
+        let cron = |k: PointKind, l: &str| k.command(l).map(|(_, c)| c);
+        assert_eq!(
+            cron(PointKind::UserCron, "*/5 * * * * /a b"),
+            Some("/a b".into())
+        );
+        assert_eq!(cron(PointKind::UserCron, "@reboot  /a"), Some("/a".into()));
+        assert_eq!(
+            cron(PointKind::SystemCron, "17 * * * * root cd / && x"),
+            Some("cd / && x".into())
+        );
+        assert_eq!(cron(PointKind::UserCron, "MAILTO=me@x"), None);
+        assert_eq!(cron(PointKind::UserCron, "# m h dom"), None);
+        assert_eq!(
+            cron(PointKind::Unit, "ExecStartPre=-/bin/true"),
+            Some("/bin/true".into())
+        );
+        assert_eq!(cron(PointKind::Unit, "Description=x"), None);
+        assert_eq!(
+            cron(
+                PointKind::AuthorizedKeys,
+                r#"no-pty,command="echo \"hi\"" ssh-ed25519 AAAA"#
+            ),
+            Some("echo \"hi\"".into())
+        );
+        assert_eq!(
+            cron(PointKind::AuthorizedKeys, "ssh-ed25519 AAAA x@y"),
+            None
+        );
+    }
+}
