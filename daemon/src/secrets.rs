@@ -351,7 +351,7 @@ fn redact_url_credentials(text: &str) -> String {
 }
 
 /// Values that stand for a secret rather than being one.
-fn is_placeholder(value: &str) -> bool {
+pub(crate) fn is_placeholder(value: &str) -> bool {
     let v = value.to_ascii_lowercase();
     let markers = [
         "${",

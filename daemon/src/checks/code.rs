@@ -29,7 +29,9 @@ pub(super) const CHECKS: &[Check] = &[
         title: "Agent workspaces do not lock known-vulnerable dependencies",
         rationale: "Agents build, test and run the code in their workspaces, often unattended. \
         A dependency version with a published advisory is a known way in, for the code \
-        the agent writes and for the agent itself when it runs that code.",
+        the agent writes and for the agent itself when it runs that code. Matched against \
+        the OSV database at `advisories.path`, or the snapshot built into clawsecd when none \
+        is installed (docs/advisories.md).",
         remediation: "Upgrade each listed package to a fixed version (`cargo update -p NAME`, \
         `npm audit fix`, `pip install -U NAME` then re-pin) and commit the new lockfile.",
         references: &["CWE-1395", "CWE-937", "https://ossf.github.io/osv-schema/"],
@@ -130,7 +132,9 @@ pub(super) const CHECKS: &[Check] = &[
         rationale: "Agents and MCP servers installed globally with npm, pipx or uv run with \
             the user's credentials on every start. A version with a published advisory \
             (prompt injection to code execution, path traversal, SSRF) is an open door that \
-            lockfile audits of the workspaces never see.",
+            lockfile audits of the workspaces never see. Malicious-package (MAL-) entries \
+            count as advisories. Matched like CODE-002, against the installed database or \
+            the built-in snapshot.",
         remediation: "Upgrade the listed tools (`npm update -g NAME`, `pipx upgrade NAME`, \
             `uv tool upgrade NAME`) and remove the ones no longer used.",
         references: &["CWE-1395", "CWE-1104", "https://ossf.github.io/osv-schema/"],
@@ -239,22 +243,22 @@ pub(super) fn is_pinned(runner: &str, package: &str) -> bool {
     })
 }
 
-/// The advisory database both dependency checks match against, or the outcome they end
-/// with when it is not installed (not applicable) or cannot be read (error).
+/// The advisory database both dependency checks match against (installed at
+/// `advisories.path`, else the built-in snapshot), or the error outcome they end with
+/// when an installed one cannot be read. The pass evidence names which one was used.
 fn advisory_db<'f>(
     f: &'f Facts,
     out: &mut Findings,
 ) -> Result<&'f crate::facts::advisories::AdvisoryDb, Outcome> {
     match f.advisories() {
-        None => Err(Outcome::NotApplicable(format!(
-            "no advisory database is installed at {}",
-            f.advisories_path().display()
-        ))),
-        Some(Err(p)) => {
-            out.problem(p);
+        Err(p) => {
+            out.problem(&p);
             Err(std::mem::take(out).finish(""))
         }
-        Some(Ok(db)) => Ok(db),
+        Ok(db) => {
+            out.note(Evidence::note(format!("matched against {}", db.source)));
+            Ok(db)
+        }
     }
 }
 

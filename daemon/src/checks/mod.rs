@@ -378,6 +378,7 @@ pub fn guard_discovery(check: &Check, f: &Facts, outcome: Outcome) -> Outcome {
 pub struct Findings {
     findings: Vec<Evidence>,
     observed: Vec<Evidence>,
+    notes: Vec<Evidence>,
     errors: Vec<(ErrorKind, String)>,
     inspected: usize,
 }
@@ -398,6 +399,13 @@ impl Findings {
         if self.observed.len() < 20 {
             self.observed.push(evidence);
         }
+    }
+
+    /// Context for the pass evidence that is not itself something inspected (which
+    /// database was used, say): it never turns `not_applicable` into `pass`.
+    /// Kept in pass and fail evidence alike.
+    pub fn note(&mut self, evidence: Evidence) {
+        self.notes.push(evidence);
     }
 
     /// A problem.
@@ -471,6 +479,7 @@ impl Findings {
     pub fn finish(self, absent: &str) -> Outcome {
         if !self.findings.is_empty() {
             let mut ev = self.findings;
+            ev.extend(self.notes);
             ev.extend(
                 self.errors
                     .into_iter()
@@ -505,7 +514,9 @@ impl Findings {
         if self.inspected == 0 {
             return Outcome::NotApplicable(absent.to_owned());
         }
-        Outcome::Pass(self.observed)
+        let mut ev = self.notes;
+        ev.extend(self.observed);
+        Outcome::Pass(ev)
     }
 }
 

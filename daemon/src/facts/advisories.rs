@@ -147,11 +147,33 @@ fn event_version(e: &Event) -> &str {
     }
 }
 
+/// The advisory snapshot built into the binary (`daemon/data/advisories.osv.jsonl`,
+/// rebuilt by `tools/advisories/build-snapshot.py`): what a default install matches
+/// against until `advisories.path` holds a database of its own.
+const SNAPSHOT: &str = include_str!("../../data/advisories.osv.jsonl");
+
+/// The snapshot, parsed once per process.
+static BUILT_IN: LazyLock<Result<AdvisoryDb, String>> = LazyLock::new(|| {
+    let mut db = AdvisoryDb::default();
+    db.add_jsonl(Path::new("built-in advisory snapshot"), SNAPSHOT)?;
+    db.files.clear();
+    db.source = format!(
+        "the built-in advisory snapshot ({} advisories, newest {})",
+        db.entries,
+        db.newest.get(..10).unwrap_or("undated")
+    );
+    Ok(db)
+});
+
 /// Advisories indexed by (ecosystem, normalized package name).
 #[derive(Debug, Default)]
 pub struct AdvisoryDb {
     pub files: Vec<PathBuf>,
     pub entries: usize,
+    /// What the database is, for evidence: the built-in snapshot or the installed path.
+    pub source: String,
+    /// The newest `modified` date among the entries (RFC 3339, compares as text).
+    pub newest: String,
     by_package: HashMap<(Ecosystem, String), Vec<Affected>>,
 }
 
@@ -189,6 +211,11 @@ impl AdvisoryDb {
             return Ok(());
         }
         self.entries += 1;
+        if let Some(m) = doc.get("modified").and_then(Value::as_str)
+            && m > self.newest.as_str()
+        {
+            self.newest = m.to_owned();
+        }
         let strings = |v: Option<&Value>| -> Vec<String> {
             v.and_then(Value::as_array)
                 .map(|a| {
@@ -266,12 +293,24 @@ impl AdvisoryDb {
 }
 
 impl Facts {
-    /// The advisory database, `None` when nothing is installed at `advisories.path`.
-    pub fn advisories(&self) -> Option<&Result<AdvisoryDb, ConfigProblem>> {
-        self.extra
+    /// The advisory database: the one installed at `advisories.path`, or the built-in
+    /// snapshot when nothing is installed there. A database that is there but cannot be
+    /// read or parsed is an error, never a silent fall-back to the older snapshot.
+    pub fn advisories(&self) -> Result<&AdvisoryDb, ConfigProblem> {
+        let installed = self
+            .extra
             .advisories
-            .get_or_init(|| self.load_advisories(&self.advisories_path()))
-            .as_ref()
+            .get_or_init(|| self.load_advisories(&self.advisories_path()));
+        match installed {
+            Some(Ok(db)) => Ok(db),
+            Some(Err(p)) => Err(p.clone()),
+            None => BUILT_IN
+                .as_ref()
+                .map_err(|message| ConfigProblem::Malformed {
+                    path: PathBuf::from("built-in advisory snapshot"),
+                    message: message.clone(),
+                }),
+        }
     }
 
     fn load_advisories(&self, path: &Path) -> Option<Result<AdvisoryDb, ConfigProblem>> {
@@ -313,6 +352,12 @@ impl Facts {
                 message: "holds no OSV advisories".into(),
             }));
         }
+        db.source = format!(
+            "{} ({} advisories, newest {})",
+            path.display(),
+            db.entries,
+            db.newest.get(..10).unwrap_or("undated")
+        );
         Some(Ok(db))
     }
 }
@@ -489,6 +534,34 @@ mod tests {
         assert_eq!(c("1.0-1", "1.0.post1"), Ordering::Equal);
         assert!(Ecosystem::PyPi.compare("not a version", "1.0").is_none());
         assert_eq!(Ecosystem::PyPi.normalize("Py_YAML.x"), "py-yaml-x");
+    }
+
+    #[test]
+    fn the_built_in_snapshot_parses_and_covers_every_ecosystem() {
+        let db = BUILT_IN.as_ref().expect("the shipped snapshot parses");
+        assert!(db.entries > 3000, "{} entries", db.entries);
+        assert!(db.source.starts_with("the built-in advisory snapshot ("));
+        // One real entry per ecosystem, matched by range as an installed database is.
+        let has = |eco, name, v, id: &str| db.affecting(eco, name, v).iter().any(|a| a.id == id);
+        assert!(has(
+            Ecosystem::Crates,
+            "tokio",
+            "1.20.0",
+            "RUSTSEC-2023-0001"
+        ));
+        assert!(has(Ecosystem::PyPi, "PyYAML", "5.3.1", "PYSEC-2021-142"));
+        assert!(has(
+            Ecosystem::Npm,
+            "postmark-mcp",
+            "1.0.16",
+            "MAL-2025-47604"
+        ));
+        assert!(!has(
+            Ecosystem::Npm,
+            "postmark-mcp",
+            "1.0.15",
+            "MAL-2025-47604"
+        ));
     }
 
     #[test]
