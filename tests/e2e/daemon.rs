@@ -1372,13 +1372,16 @@ fn file_and_process_changes_show_up_without_waiting_for_the_schedule() {
         std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap()
     };
 
-    // A credential file becomes world-readable, then is fixed.
+    // A private key becomes readable by others (the home is opened to them too: a
+    // world-readable file in a closed home exposes nothing), then is fixed.
     let before = seq(&d);
-    mode(&home.join(".aws/credentials"), 0o644);
+    mode(&home, 0o755);
+    mode(&home.join(".ssh/id_ed25519"), 0o644);
     wait_status(&d, "SEC-002", "fail", within);
     assert!(seq(&d) > before, "a new attestation is signed");
-    mode(&home.join(".aws/credentials"), 0o600);
+    mode(&home.join(".ssh/id_ed25519"), 0o600);
     wait_status(&d, "SEC-002", "pass", within);
+    mode(&home, 0o750);
 
     // A secret is planted in an MCP config (written atomically, as editors do), then removed.
     let cfg = home.join(".claude.json");

@@ -195,6 +195,38 @@ pub(super) const CHECKS: &[Check] = &[
         ],
         run: super::launch::agent_code_launches,
     },
+    Check {
+        id: "INT-009",
+        domain: Domain::Integrity,
+        severity: Severity::Critical,
+        title: "Agent runtimes load no code through the environment",
+        rationale: "`NODE_OPTIONS=--require`, `LD_PRELOAD`, `BASH_ENV`, `PYTHONSTARTUP`, \
+            `PERL5OPT=-M`, `RUBYOPT=-r` and `JAVA_TOOL_OPTIONS=-javaagent` make a runtime load \
+            code its command line never names, so a hook or an MCP entry that looks clean \
+            still runs the attacker's code with every tool call. Looks at the environments \
+            of running agents and MCP servers, the `env` of MCP server entries, \
+            /etc/ld.so.preload, /etc/environment, environment.d and the shell start-up \
+            files and user units that set them. Libraries under /usr/lib and /lib (a \
+            packaged malloc) are the administrator's choice and pass.",
+        remediation: "Remove the variable where it is set (the file and line listed, or the \
+            MCP entry's env) and the file it loads, restart the agent, and treat the \
+            credentials the agent could reach as exposed if the file was not yours.",
+        references: &[
+            "CWE-426",
+            "CWE-94",
+            "MITRE ATT&CK T1574.006",
+            "MITRE ATT&CK T1546.004",
+        ],
+        reads: &[
+            "/proc/<pid>/environ",
+            "@mcp-configs",
+            "@persistence-points",
+            "/etc/ld.so.preload",
+            "/etc/environment",
+            "~/.config/environment.d/*",
+        ],
+        run: super::launch::no_environment_injection,
+    },
 ];
 
 fn instruction_files_regular(f: &Facts) -> Outcome {

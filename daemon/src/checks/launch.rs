@@ -517,6 +517,220 @@ impl PointKind {
     }
 }
 
+/// Variables that make a runtime load code the command line never names.
+const INJECTORS: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_AUDIT",
+    "NODE_OPTIONS",
+    "BASH_ENV",
+    "ENV",
+    "PYTHONSTARTUP",
+    "PERL5OPT",
+    "RUBYOPT",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+];
+
+/// Why `name=value` injects code into the runtime it reaches, or `None`.
+pub(super) fn injection(name: &str, value: &str) -> Option<String> {
+    let value = value.trim().trim_matches(['"', '\'']);
+    if value.is_empty() {
+        return None;
+    }
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let flag = |flags: &[&str]| {
+        words.iter().any(|w| {
+            flags
+                .iter()
+                .any(|f| w == f || w.starts_with(&format!("{f}=")))
+        })
+    };
+    match name {
+        "LD_PRELOAD" | "LD_AUDIT" => {
+            // Libraries a package installed (a malloc, say) are the administrator's
+            // choice; anything else is loaded into every dynamically linked program.
+            let foreign: Vec<&str> = value
+                .split([':', ' '])
+                .filter(|l| !l.is_empty())
+                .filter(|l| !l.starts_with("/usr/lib/") && !l.starts_with("/lib/"))
+                .collect();
+            (!foreign.is_empty()).then(|| {
+                format!(
+                    "{name} loads {} into every program it starts",
+                    foreign.join(", ")
+                )
+            })
+        }
+        "NODE_OPTIONS" => flag(&[
+            "--require",
+            "-r",
+            "--import",
+            "--loader",
+            "--experimental-loader",
+        ])
+        .then(|| format!("NODE_OPTIONS preloads code into every node process ({value})")),
+        // A file to source; `ENV=production` and the like name none.
+        "BASH_ENV" | "ENV" => ["/", "~", "$HOME", "${HOME}", "."]
+            .iter()
+            .any(|p| value.starts_with(p))
+            .then(|| format!("{name} makes every shell it reaches source {value}")),
+        "PYTHONSTARTUP" => Some(format!(
+            "PYTHONSTARTUP runs {value} in every interactive python"
+        )),
+        "PERL5OPT" => (words
+            .iter()
+            .any(|w| w.starts_with("-M") || w.starts_with("-m")))
+        .then(|| format!("PERL5OPT loads a module into every perl ({value})")),
+        "RUBYOPT" => (words.iter().any(|w| w.starts_with("-r")))
+            .then(|| format!("RUBYOPT requires code in every ruby ({value})")),
+        _ => (words
+            .iter()
+            .any(|w| w.starts_with("-javaagent") || w.starts_with("-agentpath")))
+        .then(|| format!("{name} attaches an agent to every JVM ({value})")),
+    }
+}
+
+/// `NAME=value` assignments on a shell or unit line: `export A=b`, `A=b cmd`,
+/// `Environment="A=b" C=d`, `env A=b`.
+fn assignments(line: &str) -> Vec<(String, String)> {
+    let line = line.trim();
+    let line = line
+        .strip_prefix("Environment=")
+        .or_else(|| line.strip_prefix("export "))
+        .or_else(|| line.strip_prefix("setenv "))
+        .unwrap_or(line);
+    let mut out = Vec::new();
+    for words in simple_commands(line) {
+        for w in words {
+            if let Some((k, v)) = w.split_once('=')
+                && INJECTORS.contains(&k)
+            {
+                out.push((k.to_owned(), v.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// INT-009: runtimes agents and MCP servers run in load no code through the environment.
+pub(super) fn no_environment_injection(f: &Facts) -> Outcome {
+    let mut out = Findings::new();
+    // Running agents and MCP servers, as the kernel holds their environment.
+    match super::processes_or_outcome(f) {
+        Ok(procs) => {
+            for p in procs.into_iter().filter(|p| f.is_agent(p)) {
+                let env = match f.environ(p.pid) {
+                    Ok(env) => env,
+                    Err(e) if e.is_not_found() => continue,
+                    Err(e) => {
+                        out.probe_error(&e);
+                        continue;
+                    }
+                };
+                let mut clean = true;
+                for entry in env.iter() {
+                    let Some((k, v)) = entry.split_once('=') else {
+                        continue;
+                    };
+                    if let Some(why) = INJECTORS.contains(&k).then(|| injection(k, v)).flatten() {
+                        clean = false;
+                        out.finding(Evidence::at(
+                            &p.proc_dir().join("environ"),
+                            format!("{} (pid {}): {why}", p.program(), p.pid),
+                        ));
+                    }
+                }
+                if clean {
+                    out.inspected();
+                }
+            }
+        }
+        Err(Outcome::NotApplicable(_)) => {}
+        Err(other) => return other,
+    }
+    // MCP server entries: the environment each server will be started with.
+    let inv = f.mcp();
+    for p in &inv.errors {
+        out.problem(p);
+    }
+    for cfg in &inv.configs {
+        for s in &cfg.servers {
+            let crate::facts::Transport::Stdio { env, .. } = &s.transport else {
+                continue;
+            };
+            let mut clean = true;
+            for (k, v) in env {
+                if let Some(why) = INJECTORS
+                    .contains(&k.as_str())
+                    .then(|| injection(k, v))
+                    .flatten()
+                {
+                    clean = false;
+                    out.finding(Evidence::at(
+                        &cfg.path,
+                        format!("MCP server {:?}: {why}", s.name),
+                    ));
+                }
+            }
+            if clean {
+                out.inspected();
+            }
+        }
+    }
+    // Files that set the environment of later sessions and services.
+    let (mut paths, _) = super::integrity::persistence_paths(f, &mut out);
+    paths.retain(|p| PointKind::of(p) == PointKind::Rc || PointKind::of(p) == PointKind::Unit);
+    paths.push(PathBuf::from("/etc/environment"));
+    for home in f.homes() {
+        let walk = f.fs.walk(&home.path.join(".config/environment.d"));
+        paths.extend(
+            out.walked(walk)
+                .into_iter()
+                .filter(|(_, m)| m.kind == Kind::File)
+                .map(|(p, _)| p),
+        );
+    }
+    // The system-wide preload list: what every dynamically linked program loads.
+    if let Some(text) = out.found(f.fs.read_text(Path::new("/etc/ld.so.preload"))) {
+        let mut clean = true;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(why) = injection("LD_PRELOAD", line) {
+                clean = false;
+                out.finding(Evidence::at(Path::new("/etc/ld.so.preload"), why).line(n as u32 + 1));
+            }
+        }
+        if clean {
+            out.inspected();
+        }
+    }
+    for path in paths {
+        let Some(text) = out.found(f.fs.read_text(&path)) else {
+            continue;
+        };
+        let mut clean = true;
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with('#') {
+                continue;
+            }
+            for (k, v) in assignments(line) {
+                if let Some(why) = injection(&k, &v) {
+                    clean = false;
+                    out.finding(Evidence::at(&path, why).line(n as u32 + 1));
+                }
+            }
+        }
+        if clean {
+            out.inspected();
+        }
+    }
+    out.finish("no agents, MCP servers or environment files were found")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -571,5 +785,29 @@ mod tests {
             cron(PointKind::AuthorizedKeys, "ssh-ed25519 AAAA x@y"),
             None
         );
+    }
+
+    #[test]
+    fn environment_injection_is_told_from_ordinary_settings() {
+        assert!(injection("NODE_OPTIONS", "--require /tmp/x.js").is_some());
+        assert!(injection("NODE_OPTIONS", "--import=./hook.mjs").is_some());
+        assert!(injection("NODE_OPTIONS", "--max-old-space-size=4096").is_none());
+        assert!(injection("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2").is_none());
+        assert!(injection("LD_PRELOAD", "/usr/lib/libx.so:/home/a/.x.so").is_some());
+        assert!(injection("ENV", "production").is_none());
+        assert!(injection("BASH_ENV", "~/.env.sh").is_some());
+        assert!(injection("PERL5OPT", "-w").is_none());
+        assert!(injection("PERL5OPT", "-MEvil").is_some());
+        assert!(injection("JAVA_TOOL_OPTIONS", "-Xmx2g").is_none());
+        assert!(injection("JAVA_TOOL_OPTIONS", "-javaagent:/tmp/a.jar").is_some());
+        assert_eq!(
+            assignments("export NODE_OPTIONS=\"--require /tmp/x.js\" # hook"),
+            [("NODE_OPTIONS".to_owned(), "--require /tmp/x.js".to_owned())]
+        );
+        assert_eq!(
+            assignments("Environment=\"LD_PRELOAD=/a.so\" RUST_LOG=info"),
+            [("LD_PRELOAD".to_owned(), "/a.so".to_owned())]
+        );
+        assert!(assignments("alias ll='ls -l'").is_empty());
     }
 }

@@ -10,6 +10,7 @@
 //! scanner as fingerprints.
 
 mod code;
+mod credstores;
 pub mod docs;
 mod incident;
 mod integrity;

@@ -29,23 +29,20 @@ pub(super) const CHECKS: &[Check] = &[
         id: "SEC-002",
         domain: Domain::Secrets,
         severity: Severity::High,
-        title: "Credential files are readable only by their owner",
-        rationale: "Cloud keys, SSH keys and tokens readable by group or others can be taken \
-            by any local account or any service compromised through an agent.",
-        remediation: "chmod 600 each file listed (and 700 its directory).",
-        references: &["CWE-732", "CIS Debian Linux 6.2"],
-        reads: &[
-            "~/.aws/credentials",
-            "~/.ssh/id_*",
-            "~/.netrc",
-            "~/.git-credentials",
-            "~/.docker/config.json",
-            "~/.config/gh/hosts.yml",
-            "~/.kube/config",
-            "~/.pgpass",
-            "~/.openclaw/credentials/*",
-        ],
-        run: credential_file_modes,
+        title: "Credential stores are readable only by their owner",
+        rationale: "Cloud keys, SSH keys, registry and forge tokens, kubeconfigs, agent CLI \
+            logins and OpenClaw auth profiles that another account can read can be taken \
+            by any local user or any service compromised through an agent. The stores are \
+            read in the formats their tools write; a file is a finding only when it holds a \
+            credential (not a token-less config, not a `${VAR}` placeholder) and someone \
+            other than its owner can really read it (the file's mode and every directory \
+            above it; a group counts when it has another member). Project `.env` files in \
+            agent workspaces count when the secret scanner finds a real-shaped secret.",
+        remediation: "chmod 600 each file listed and 700 its directory; if others could \
+            read it for long, rotate the credential.",
+        references: &["CWE-732", "CWE-522", "CIS Debian Linux 6.2"],
+        reads: super::credstores::STORE_READS,
+        run: super::credstores::credential_stores_private,
     },
     Check {
         id: "SEC-003",
@@ -203,54 +200,6 @@ fn no_secrets_in_mcp(f: &Facts) -> Outcome {
         }
     }
     out.finish("no MCP client configs were found")
-}
-
-fn credential_file_modes(f: &Facts) -> Outcome {
-    let mut out = Findings::new();
-    for home in f.homes() {
-        let mut candidates: Vec<PathBuf> = [
-            ".aws/credentials",
-            ".netrc",
-            ".git-credentials",
-            ".docker/config.json",
-            ".config/gh/hosts.yml",
-            ".kube/config",
-            ".pgpass",
-        ]
-        .iter()
-        .map(|r| home.path.join(r))
-        .collect();
-        for (dir, keep) in [(".ssh", true), (".openclaw/credentials", false)] {
-            let dir = home.path.join(dir);
-            match f.fs.list_dir(&dir) {
-                Ok(l) => candidates.extend(
-                    l.iter()
-                        .filter(|e| e.kind == Kind::File)
-                        .map(|e| e.name_lossy())
-                        .filter(|n| !keep || (n.starts_with("id_") && !n.ends_with(".pub")))
-                        .map(|n| dir.join(n)),
-                ),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => out.probe_error(&e),
-            }
-        }
-        for path in candidates {
-            match f.fs.symlink_metadata(&path) {
-                Ok(m) if m.kind == Kind::File => {
-                    let ev = Evidence::at(&path, format!("mode {:04o}", m.mode));
-                    if m.mode & 0o077 != 0 {
-                        out.finding(ev);
-                    } else {
-                        out.ok(ev);
-                    }
-                }
-                Ok(_) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) => out.probe_error(&e),
-            }
-        }
-    }
-    out.finish("no credential files were found")
 }
 
 /// Scans one text file for secrets. Files larger than the cap are scanned on their prefix
