@@ -256,13 +256,28 @@ fn listed(f: &Facts, dir: &Path, out: &mut Findings) -> Vec<String> {
 }
 
 fn judge(f: &Facts, path: &Path, what: &str, holds: Holds, out: &mut Findings) {
-    let meta = match f.fs.symlink_metadata(path) {
-        Ok(m) if m.kind == Kind::File => m,
+    // A symlinked store is judged by its target (resolved inside the host root). The
+    // target's directories are not the link's, so for it every directory on the way
+    // counts as open: a link cannot make a readable file look private.
+    let (meta, linked) = match f.fs.symlink_metadata(path) {
+        Ok(m) if m.kind == Kind::File => (m, false),
+        Ok(m) if m.kind == Kind::Symlink => match f.fs.metadata(path) {
+            Ok(t) if t.kind == Kind::File => (t, true),
+            Ok(_) => return,
+            Err(e) if e.is_not_found() => return,
+            Err(e) => return out.probe_error(&e),
+        },
         Ok(_) => return,
         Err(e) if e.is_not_found() => return,
         Err(e) => return out.probe_error(&e),
     };
-    let readers = match readers(f, path, &meta) {
+    let what = if linked {
+        format!("{what} (a symlink, judged by its target)")
+    } else {
+        what.to_owned()
+    };
+    let what = what.as_str();
+    let readers = match readers(f, path, &meta, linked) {
         Ok(r) => r,
         Err(e) => return out.probe_error(&e),
     };
@@ -301,6 +316,7 @@ fn readers(
     f: &Facts,
     path: &Path,
     meta: &Meta,
+    linked: bool,
 ) -> Result<Option<String>, crate::probe::ProbeError> {
     let mut others = meta.mode & 0o004 != 0;
     let mut group = meta.mode & 0o040 != 0;
@@ -310,7 +326,7 @@ fn readers(
     // Every directory on the way must let the same class through (search permission).
     // The root itself is left out: on a host it is 0755, and a host tree's root is
     // whatever directory it was unpacked in.
-    let mut dir = path.parent();
+    let mut dir = path.parent().filter(|_| !linked);
     while let Some(d) = dir.filter(|d| *d != Path::new("/")) {
         let m = f.fs.metadata(d)?;
         others &= m.mode & 0o001 != 0;

@@ -96,11 +96,17 @@ pub(super) fn agent_code_launches(f: &Facts) -> Outcome {
         let src = hook_source(p);
         judge(f, &src, &p.command, &mut out, &mut scripts);
     }
-    persistence(f, &mut out, &mut scripts);
+    let commands = points.len() + persistence(f, &mut out, &mut scripts);
     scripts.sort();
     scripts.dedup_by(|a, b| a.0 == b.0);
+    let read = scripts.len();
     for (script, by) in scripts {
         judge_script(f, &script, &by, &mut out);
+    }
+    if commands > 0 {
+        out.note(Evidence::note(format!(
+            "judged {commands} configured command(s) and the local scripts they name ({read})"
+        )));
     }
     out.finish("no agent hooks, editor tasks or persistence points run commands")
 }
@@ -400,8 +406,10 @@ fn unknown_hidden(f: &Facts, path: &Path, src: &Source<'_>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The commands of INT-005's persistence points and of XDG autostart entries.
-fn persistence(f: &Facts, out: &mut Findings, scripts: &mut Vec<(PathBuf, String)>) {
+/// Judges the commands of INT-005's persistence points and of XDG autostart entries;
+/// returns how many there were.
+fn persistence(f: &Facts, out: &mut Findings, scripts: &mut Vec<(PathBuf, String)>) -> usize {
+    let mut commands = 0;
     let (mut paths, _) = super::integrity::persistence_paths(f, out);
     for home in f.homes() {
         let walk = f.fs.walk(&home.path.join(".config/autostart"));
@@ -437,8 +445,10 @@ fn persistence(f: &Facts, out: &mut Findings, scripts: &mut Vec<(PathBuf, String
                 lenient: kind == PointKind::Rc,
             };
             judge(f, &src, &command, out, scripts);
+            commands += 1;
         }
     }
+    commands
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
