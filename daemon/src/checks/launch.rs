@@ -362,6 +362,25 @@ fn simple_commands(line: &str) -> Vec<Vec<String>> {
 /// paths against the workspace. Bare names (looked up on `PATH`) and paths that cannot
 /// be placed are `None`.
 fn resolve(word: &str, src: &Source<'_>) -> Option<PathBuf> {
+    resolve_raw(word, src).map(|p| lexical(&p))
+}
+
+/// `..` and `.` folded away, so that `/usr/../tmp/x` is judged as the `/tmp/x` it is.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn resolve_raw(word: &str, src: &Source<'_>) -> Option<PathBuf> {
     const HOME: &[&str] = &["~/", "$HOME/", "${HOME}/", "%h/"];
     const WORKSPACE: &[&str] = &[
         "$CLAUDE_PROJECT_DIR/",
@@ -819,5 +838,30 @@ mod tests {
             [("LD_PRELOAD".to_owned(), "/a.so".to_owned())]
         );
         assert!(assignments("alias ll='ls -l'").is_empty());
+    }
+
+    #[test]
+    fn dot_dot_cannot_dress_a_temp_program_as_a_system_one() {
+        let src = Source {
+            path: Path::new("/etc/crontab"),
+            line: 1,
+            what: String::new(),
+            home: Some(Path::new("/home/a")),
+            workspace: Some(Path::new("/home/a/src/app")),
+            lenient: false,
+        };
+        assert_eq!(
+            resolve("/usr/../tmp/.x/run", &src),
+            Some(PathBuf::from("/tmp/.x/run"))
+        );
+        assert_eq!(
+            resolve("~/./.cache/../.x/y", &src),
+            Some(PathBuf::from("/home/a/.x/y"))
+        );
+        assert_eq!(
+            resolve("../../../../tmp/z", &src),
+            Some(PathBuf::from("/tmp/z"))
+        );
+        assert_eq!(resolve("node", &src), None);
     }
 }
