@@ -479,4 +479,22 @@ mod tests {
         assert_eq!(has("{}\n", Holds::NonEmpty), None);
         assert!(credential_in(b"{\"auths\": ", docker).is_err());
     }
+
+    #[test]
+    fn every_store_is_declared_in_the_reads() {
+        for (rel, _, _) in STORES {
+            let read = format!("~/{rel}");
+            assert!(
+                STORE_READS.contains(&read.as_str()),
+                "{read} is read but not declared"
+            );
+        }
+        for name in DOTENV {
+            let read = format!("<workspace>/{name}");
+            assert!(
+                STORE_READS.contains(&read.as_str()),
+                "{read} is read but not declared"
+            );
+        }
+    }
 }

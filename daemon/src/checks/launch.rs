@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-use super::skills::{DANGEROUS_CODE, PIPE_TO_SHELL, SECRETS_READ, SENDS};
+use super::skills::{DANGEROUS_CODE, PIPE_TO_SHELL, hazards};
 use super::{Evidence, Findings, Outcome};
 use crate::facts::Facts;
 use crate::facts::launch::LaunchPoint;
@@ -138,19 +138,11 @@ fn judge(
     out: &mut Findings,
     scripts: &mut Vec<(PathBuf, String)>,
 ) {
-    let mut reasons: Vec<String> = Vec::new();
-    for (what, re) in PIPE_TO_SHELL.iter().chain(DANGEROUS_CODE.iter()) {
-        if re.is_match(command) {
-            reasons.push((*what).to_owned());
-        }
-    }
-    if SENDS.as_ref().is_some_and(|re| re.is_match(command)) {
-        for (what, re) in SECRETS_READ.iter() {
-            if re.is_match(command) {
-                reasons.push(format!("reads {what} and sends over the network"));
-            }
-        }
-    }
+    let mut reasons: Vec<String> =
+        hazards(command, PIPE_TO_SHELL.iter().chain(DANGEROUS_CODE.iter()))
+            .iter()
+            .map(|h| h.describe(false))
+            .collect();
     for program in programs(command) {
         let Some(path) = resolve(&program, src) else {
             continue;
@@ -196,36 +188,14 @@ fn judge_script(f: &Facts, script: &Path, by: &str, out: &mut Findings) {
         return out.inspected();
     }
     let text = String::from_utf8_lossy(&bytes);
-    let first = |re: &Regex| {
-        text.lines()
-            .position(|l| re.is_match(l))
-            .map(|i| i as u32 + 1)
-    };
-    let mut clean = true;
-    for (what, re) in PIPE_TO_SHELL.iter().chain(DANGEROUS_CODE.iter()) {
-        if let Some(line) = first(re) {
-            clean = false;
-            out.finding(Evidence::at(script, format!("run by {by}: {what}")).line(line));
-        }
-    }
-    if let Some(send) = SENDS.as_ref().and_then(&first) {
-        for (what, re) in SECRETS_READ.iter() {
-            if let Some(line) = first(re) {
-                clean = false;
-                out.finding(
-                    Evidence::at(
-                        script,
-                        format!(
-                            "run by {by}: reads {what} and sends over the network (line {send})"
-                        ),
-                    )
-                    .line(line),
-                );
-            }
-        }
-    }
-    if clean {
+    let found = hazards(&text, PIPE_TO_SHELL.iter().chain(DANGEROUS_CODE.iter()));
+    if found.is_empty() {
         out.inspected();
+    }
+    for h in found {
+        out.finding(
+            Evidence::at(script, format!("run by {by}: {}", h.describe(true))).line(h.line),
+        );
     }
 }
 
@@ -561,7 +531,8 @@ const INJECTORS: &[&str] = &[
     "JDK_JAVA_OPTIONS",
 ];
 
-/// Why `name=value` injects code into the runtime it reaches, or `None`.
+/// Why `name=value` injects code into the runtime it reaches, or `None` (also for
+/// every variable outside `INJECTORS`).
 pub(super) fn injection(name: &str, value: &str) -> Option<String> {
     let value = value.trim().trim_matches(['"', '\'']);
     if value.is_empty() {
@@ -613,10 +584,11 @@ pub(super) fn injection(name: &str, value: &str) -> Option<String> {
         .then(|| format!("PERL5OPT loads a module into every perl ({value})")),
         "RUBYOPT" => (words.iter().any(|w| w.starts_with("-r")))
             .then(|| format!("RUBYOPT requires code in every ruby ({value})")),
-        _ => (words
+        "JAVA_TOOL_OPTIONS" | "_JAVA_OPTIONS" | "JDK_JAVA_OPTIONS" => (words
             .iter()
             .any(|w| w.starts_with("-javaagent") || w.starts_with("-agentpath")))
         .then(|| format!("{name} attaches an agent to every JVM ({value})")),
+        _ => None,
     }
 }
 
@@ -662,7 +634,7 @@ pub(super) fn no_environment_injection(f: &Facts) -> Outcome {
                     let Some((k, v)) = entry.split_once('=') else {
                         continue;
                     };
-                    if let Some(why) = INJECTORS.contains(&k).then(|| injection(k, v)).flatten() {
+                    if let Some(why) = injection(k, v) {
                         clean = false;
                         out.finding(Evidence::at(
                             &p.proc_dir().join("environ"),
@@ -690,11 +662,7 @@ pub(super) fn no_environment_injection(f: &Facts) -> Outcome {
             };
             let mut clean = true;
             for (k, v) in env {
-                if let Some(why) = INJECTORS
-                    .contains(&k.as_str())
-                    .then(|| injection(k, v))
-                    .flatten()
-                {
+                if let Some(why) = injection(k, v) {
                     clean = false;
                     out.finding(Evidence::at(
                         &cfg.path,

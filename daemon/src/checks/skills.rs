@@ -438,9 +438,9 @@ const NETWORK_SEND: &str = r"\bfetch\s*\(|\baxios\b|\bhttps?\.request\s*\(|XMLHt
 
 pub(super) static DANGEROUS_CODE: LazyLock<Vec<(&'static str, Regex)>> =
     LazyLock::new(|| super::compile_patterns(DANGEROUS_CODE_PATTERNS));
-pub(super) static SECRETS_READ: LazyLock<Vec<(&'static str, Regex)>> =
+static SECRETS_READ: LazyLock<Vec<(&'static str, Regex)>> =
     LazyLock::new(|| super::compile_patterns(SECRET_SOURCES));
-pub(super) static SENDS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(NETWORK_SEND).ok());
+static SENDS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(NETWORK_SEND).ok());
 
 fn first_line(text: &str, re: &Regex) -> Option<u32> {
     text.lines()
@@ -448,34 +448,69 @@ fn first_line(text: &str, re: &Regex) -> Option<u32> {
         .map(|i| i as u32 + 1)
 }
 
+/// Something a script or command does that no benign one needs.
+pub(super) struct Hazard {
+    /// 1-based line of the first match.
+    pub line: u32,
+    pub what: &'static str,
+    /// For a credential source: the first line that sends over the network.
+    pub sent_at: Option<u32>,
+}
+
+impl Hazard {
+    /// The finding's wording; `with_line` says where the send is.
+    pub fn describe(&self, with_line: bool) -> String {
+        match self.sent_at {
+            None => self.what.to_owned(),
+            Some(send) if with_line => {
+                format!(
+                    "reads {} and sends over the network (line {send})",
+                    self.what
+                )
+            }
+            Some(_) => format!("reads {} and sends over the network", self.what),
+        }
+    }
+}
+
+/// Every hazard in `text`: each of `patterns` at its first line, then each credential
+/// source read in a text that also sends over the network.
+pub(super) fn hazards<'p>(
+    text: &str,
+    patterns: impl IntoIterator<Item = &'p (&'static str, Regex)>,
+) -> Vec<Hazard> {
+    let mut out: Vec<Hazard> = patterns
+        .into_iter()
+        .filter_map(|(what, re)| {
+            first_line(text, re).map(|line| Hazard {
+                line,
+                what,
+                sent_at: None,
+            })
+        })
+        .collect();
+    if let Some(send) = SENDS.as_ref().and_then(|re| first_line(text, re)) {
+        out.extend(SECRETS_READ.iter().filter_map(|(what, re)| {
+            first_line(text, re).map(|line| Hazard {
+                line,
+                what,
+                sent_at: Some(send),
+            })
+        }));
+    }
+    out
+}
+
 fn scan_script(path: &Path, text: &str, out: &mut Findings) {
     if !is_script(path, text) {
         return;
     }
-    let mut clean = true;
-    for (what, re) in DANGEROUS_CODE.iter() {
-        if let Some(line) = first_line(text, re) {
-            clean = false;
-            out.finding(Evidence::at(path, *what).line(line));
-        }
-    }
-    let send_line = SENDS.as_ref().and_then(|re| first_line(text, re));
-    if let Some(send) = send_line {
-        for (what, re) in SECRETS_READ.iter() {
-            if let Some(line) = first_line(text, re) {
-                clean = false;
-                out.finding(
-                    Evidence::at(
-                        path,
-                        format!("reads {what} and sends over the network (line {send})"),
-                    )
-                    .line(line),
-                );
-            }
-        }
-    }
-    if clean {
+    let found = hazards(text, DANGEROUS_CODE.iter());
+    if found.is_empty() {
         out.inspected();
+    }
+    for h in found {
+        out.finding(Evidence::at(path, h.describe(true)).line(h.line));
     }
 }
 

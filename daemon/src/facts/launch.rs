@@ -342,4 +342,22 @@ mod tests {
         assert_eq!(line_of(text, "say \"hi\""), 3);
         assert_eq!(line_of(text, "missing"), 1);
     }
+
+    #[test]
+    fn every_launch_file_is_declared() {
+        for (_, rel) in HOOK_FILES {
+            for read in [format!("~/{rel}"), format!("<workspace>/{rel}")] {
+                assert!(
+                    LAUNCH_FILES.contains(&read.as_str()),
+                    "{read} is read but not declared"
+                );
+            }
+        }
+        for (_, path) in MANAGED_HOOK_FILES {
+            assert!(
+                LAUNCH_FILES.contains(path),
+                "{path} is read but not declared"
+            );
+        }
+    }
 }
