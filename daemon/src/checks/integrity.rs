@@ -13,7 +13,7 @@ use super::{Check, Domain, Evidence, Findings, Outcome, Severity};
 use crate::baseline::Items;
 use crate::digest::sha256_prefixed;
 use crate::facts::{Facts, Transport};
-use crate::probe::{Kind, host_join};
+use crate::probe::Kind;
 
 const APPROVE: &str = "If the change is intended, approve it with `clawsecctl baseline approve \
     --check <ID>` (offline: `clawsecd --approve-baseline --check <ID>`); otherwise restore \
@@ -450,48 +450,16 @@ fn guard_hooks_drift(f: &Facts) -> Outcome {
     out.finish("no guard hook calling `clawsecctl gate` is installed or approved")
 }
 
+/// The persistence points (`Facts::persistence_points`), after recording in `out` what
+/// their walks could not cover; the flag says whether they were covered whole.
 pub(super) fn persistence_paths(f: &Facts, out: &mut Findings) -> (Vec<PathBuf>, bool) {
-    let mut paths = vec![PathBuf::from("/etc/crontab")];
-    let mut complete = true;
-    for home in f.homes() {
-        for rel in [
-            ".ssh/authorized_keys",
-            ".ssh/authorized_keys2",
-            ".bashrc",
-            ".bash_profile",
-            ".bash_login",
-            ".profile",
-            ".zshrc",
-            ".zprofile",
-        ] {
-            paths.push(host_join(&home.path, rel));
-        }
-    }
-    let mut dirs: Vec<PathBuf> = ["/etc/cron.d", "/var/spool/cron/crontabs", "/var/spool/cron"]
-        .into_iter()
-        .map(PathBuf::from)
-        .collect();
-    dirs.extend(
-        f.homes()
-            .iter()
-            .map(|h| h.path.join(".config/systemd/user")),
-    );
-    for dir in dirs {
-        let walk = f.fs.walk(&dir);
-        complete &= walk
-            .errors
-            .iter()
-            .all(crate::probe::ProbeError::is_not_found);
-        paths.extend(
-            out.walked(walk)
-                .into_iter()
-                .filter(|(_, m)| m.kind == Kind::File)
-                .map(|(p, _)| p),
-        );
-    }
-    paths.sort();
-    paths.dedup();
-    (paths, complete)
+    let (paths, errors) = f.persistence_points();
+    out.walked(crate::probe::Walk {
+        errors: errors.clone(),
+        ..Default::default()
+    });
+    let complete = errors.iter().all(crate::probe::ProbeError::is_not_found);
+    (paths.clone(), complete)
 }
 
 fn persistence_drift(f: &Facts) -> Outcome {
