@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Check, Domain, Evidence, Findings, Outcome, Severity, processes_or_outcome};
-use crate::facts::Facts;
+use crate::facts::{Facts, recognise};
 use crate::probe::proc::Process;
 use crate::probe::{ProbeError, procfs};
 
@@ -20,7 +20,13 @@ pub(super) const CHECKS: &[Check] = &[
             unprivileged user, e.g. a systemd unit with User= and DynamicUser=, or a rootless \
             container.",
         references: &["CWE-250", "CIS Docker Benchmark 4.1"],
-        reads: &["/proc/<pid>/status", "/proc/<pid>/cmdline"],
+        reads: &[
+            "/proc/<pid>/status",
+            "/proc/<pid>/cmdline",
+            "/proc/<pid>/exe",
+            "/proc/<pid>/cgroup",
+            "/proc/<pid>/uid_map",
+        ],
         run: agents_not_root,
     },
     Check {
@@ -75,7 +81,11 @@ pub(super) const CHECKS: &[Check] = &[
             "CIS Docker Benchmark 5.3",
             "https://man7.org/linux/man-pages/man7/capabilities.7.html",
         ],
-        reads: &["/proc/<pid>/status"],
+        reads: &[
+            "/proc/<pid>/status",
+            "/proc/<pid>/cgroup",
+            "/proc/<pid>/uid_map",
+        ],
         run: agents_without_dangerous_caps,
     },
     Check {
@@ -162,7 +172,13 @@ fn agents_not_root(f: &Facts) -> Outcome {
     for p in procs.into_iter().filter(|p| f.is_agent(p)) {
         let ev = Evidence::at(
             &p.proc_dir(),
-            format!("{} (pid {}, euid {})", p.program(), p.pid, p.euid),
+            format!(
+                "{} (pid {}, euid {}{})",
+                p.program(),
+                p.pid,
+                p.euid,
+                f.agent_context(p)
+            ),
         );
         if p.euid == 0 {
             out.finding(ev);
@@ -282,11 +298,29 @@ fn agents_without_dangerous_caps(f: &Facts) -> Outcome {
             .map(|(_, name)| *name)
             .collect();
         let path = p.proc_dir().join("status");
-        let who = format!("{} (pid {}, uid {})", p.program(), p.pid, p.euid);
+        let who = format!(
+            "{} (pid {}, uid {}{})",
+            p.program(),
+            p.pid,
+            p.euid,
+            f.agent_context(p)
+        );
+        // Capabilities in a user namespace of its own (a rootless container) act only on
+        // what that namespace owns, never on the host.
+        let own_userns = procfs::uid_map(&f.fs, p.pid)
+            .is_ok_and(|m| recognise::uid_in_namespace(&m, p.euid).is_some());
         if held.is_empty() {
             out.ok(Evidence::at(
                 &path,
                 format!("{who}: CapEff={:016x}", p.cap_eff),
+            ));
+        } else if own_userns {
+            out.ok(Evidence::at(
+                &path,
+                format!(
+                    "{who}: CapEff={:016x}, held inside its user namespace only",
+                    p.cap_eff
+                ),
             ));
         } else {
             out.finding(Evidence::at(

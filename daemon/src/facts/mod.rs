@@ -11,6 +11,7 @@ mod extra;
 mod installed;
 pub mod launch;
 pub mod lockfiles;
+pub mod recognise;
 mod workspaces;
 
 use std::path::{Path, PathBuf};
@@ -222,45 +223,6 @@ const MCP_SOURCES: &[McpSource] = &[
         keys: &["/mcpServers"],
         dedicated: true,
     },
-];
-
-/// Program names that are AI agents (or MCP servers they launched).
-const AGENT_PROGRAMS: &[&str] = &[
-    "claude",
-    "openclaw",
-    "clawdbot",
-    "moltbot",
-    "cursor",
-    "cursor-agent",
-    "codex",
-    "gemini",
-    "aider",
-    "goose",
-    "windsurf",
-    "copilot",
-    "kiro",
-    "opencode",
-    "amp",
-];
-
-/// Substrings of an interpreter's arguments that identify an agent or MCP server.
-const AGENT_ARG_MARKERS: &[&str] = &[
-    "@anthropic-ai/claude-code",
-    "claude-code",
-    "openclaw",
-    "clawdbot",
-    "@openai/codex",
-    "@google/gemini-cli",
-    "gemini-cli",
-    "cursor-agent",
-    "aider",
-    "@modelcontextprotocol/",
-    "mcp-server",
-    "mcp_server",
-];
-
-const INTERPRETERS: &[&str] = &[
-    "node", "bun", "deno", "python", "python3", "uv", "uvx", "npx",
 ];
 
 /// Where agent instruction files (SOUL.md, AGENTS.md, CLAUDE.md …) are looked for, as
@@ -477,19 +439,20 @@ impl Facts {
             .collect())
     }
 
+    /// Whether `p` is an AI agent or MCP server (`recognise` says by which sign).
     pub fn is_agent(&self, p: &Process) -> bool {
-        let program = p.program();
-        let named = |n: &str| n == program || n == p.name;
-        if AGENT_PROGRAMS.iter().any(|n| named(n))
-            || self.discovery.agent_process_names.iter().any(|n| named(n))
-        {
-            return true;
-        }
-        INTERPRETERS.contains(&program)
-            && p.cmdline
-                .iter()
-                .skip(1)
-                .any(|a| AGENT_ARG_MARKERS.iter().any(|m| a.contains(m)))
+        self.agent_sign(p).is_some()
+    }
+
+    /// The sign `p` is recognised as an agent or MCP server by, if it is one.
+    pub fn agent_sign(&self, p: &Process) -> Option<recognise::Sign> {
+        recognise::recognise(p, &self.discovery.agent_process_names)
+    }
+
+    /// What evidence about agent process `p` adds to its name and pid: how it was
+    /// recognised when not by name, its container, its uid in a user namespace.
+    pub fn agent_context(&self, p: &Process) -> String {
+        recognise::context(&self.fs, p, self.agent_sign(p))
     }
 
     /// Every client config that declares MCP servers, across all homes and the system.

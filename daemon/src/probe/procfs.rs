@@ -12,6 +12,12 @@ pub fn namespace(fs: &HostFs, pid: u32, ns: &str) -> ProbeResult<String> {
         .map(|t| t.display().to_string())
 }
 
+/// The process's uid map (`/proc/<pid>/uid_map`): how its user namespace's uids map to
+/// the host's.
+pub fn uid_map(fs: &HostFs, pid: u32) -> ProbeResult<String> {
+    fs.read_text(&PathBuf::from(format!("/proc/{pid}/uid_map")))
+}
+
 /// The process's cgroup v2 path (the `0::` line of `/proc/<pid>/cgroup`), or `None` when
 /// it is only in cgroup v1 hierarchies.
 pub fn cgroup_v2_path(fs: &HostFs, pid: u32) -> ProbeResult<Option<String>> {
