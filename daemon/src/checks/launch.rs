@@ -69,20 +69,20 @@ const WRAPPERS: &[&str] = &[
 ];
 
 /// System locations whose files belong to packages: not read as scripts here.
-const SYSTEM_DIRS: &[&str] = &["/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/"];
+pub(super) const SYSTEM_DIRS: &[&str] = &["/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/"];
 
 /// Where a command comes from, for judging and for the evidence.
-struct Source<'a> {
-    path: &'a Path,
-    line: u32,
+pub(super) struct Source<'a> {
+    pub path: &'a Path,
+    pub line: u32,
     /// What runs it: `SessionStart hook`, `cron entry`, `ExecStart`.
-    what: String,
-    home: Option<&'a Path>,
-    workspace: Option<&'a Path>,
+    pub what: String,
+    pub home: Option<&'a Path>,
+    pub workspace: Option<&'a Path>,
     /// Shell start-up files source plugin managers from all manner of hidden
     /// directories; for them only fetch-and-run, decode-and-run, credential sends and
     /// temp directories count.
-    lenient: bool,
+    pub lenient: bool,
 }
 
 pub(super) fn agent_code_launches(f: &Facts) -> Outcome {
@@ -131,7 +131,7 @@ fn hook_source(p: &LaunchPoint) -> Source<'_> {
 }
 
 /// Judges one command line; local scripts it runs are queued for reading.
-fn judge(
+pub(super) fn judge(
     f: &Facts,
     src: &Source<'_>,
     command: &str,
@@ -172,31 +172,52 @@ fn judge(
 }
 
 /// Reads a local script a launch point runs and judges its text as a skill's scripts
-/// are judged. A binary is left to the hidden/temp rules; a file past the size cap is
-/// an error, never skipped.
+/// are judged.
 fn judge_script(f: &Facts, script: &Path, by: &str, out: &mut Findings) {
-    match f.fs.metadata(script) {
+    judge_source(
+        f,
+        script,
+        by,
+        PIPE_TO_SHELL.iter().chain(DANGEROUS_CODE.iter()),
+        out,
+    );
+}
+
+/// Reads one local file something runs by itself and judges its text with `patterns`
+/// (and the credential-send rule); returns whether it was read. A binary is left to
+/// the command-line rules; a file past the size cap is an error, never skipped.
+pub(super) fn judge_source<'p>(
+    f: &Facts,
+    path: &Path,
+    by: &str,
+    patterns: impl IntoIterator<Item = &'p (&'static str, Regex)>,
+    out: &mut Findings,
+) -> bool {
+    match f.fs.metadata(path) {
         Ok(m) if m.kind == Kind::File => {}
-        Ok(_) => return,
-        Err(e) if e.is_not_found() => return,
-        Err(e) => return out.probe_error(&e),
+        Ok(_) => return false,
+        Err(e) if e.is_not_found() => return false,
+        Err(e) => {
+            out.probe_error(&e);
+            return false;
+        }
     }
-    let Some(bytes) = out.found(f.fs.read(script)) else {
-        return;
+    let Some(bytes) = out.found(f.fs.read(path)) else {
+        return false;
     };
     if bytes.iter().take(8192).any(|b| *b == 0) {
-        return out.inspected();
+        out.inspected();
+        return true;
     }
     let text = String::from_utf8_lossy(&bytes);
-    let found = hazards(&text, PIPE_TO_SHELL.iter().chain(DANGEROUS_CODE.iter()));
+    let found = hazards(&text, patterns);
     if found.is_empty() {
         out.inspected();
     }
     for h in found {
-        out.finding(
-            Evidence::at(script, format!("run by {by}: {}", h.describe(true))).line(h.line),
-        );
+        out.finding(Evidence::at(path, format!("run by {by}: {}", h.describe(true))).line(h.line));
     }
+    true
 }
 
 /// The programs and scripts a command line runs: the first word of each simple command

@@ -16,6 +16,7 @@ mod incident;
 mod integrity;
 mod launch;
 mod logs;
+mod mcp_servers;
 mod network;
 mod physical;
 mod secrets;

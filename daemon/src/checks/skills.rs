@@ -174,6 +174,39 @@ pub(super) const CHECKS: &[Check] = &[
         reads: &["@skill-roots"],
         run: no_denied_skills,
     },
+    Check {
+        id: "SKL-011",
+        domain: Domain::Skills,
+        severity: Severity::Critical,
+        title: "Locally launched MCP servers run no fetched, hidden or poisoned code",
+        rationale: "A stdio MCP entry is a program the agent client starts by itself, with \
+            the user's credentials, on every start, and whose tool descriptions the model \
+            reads as instructions. Rogue and backdoored servers run a script from a hidden \
+            directory, fetch or decode their payload, are pinned to a known-malicious \
+            release, or declare tools whose descriptions order the model to read keys, \
+            pass them in a parameter and keep it from the user (tool poisoning). The \
+            entry's command line is judged as hooks are (INT-008), a pinned registry \
+            release is matched against the advisory database, and the local code it runs \
+            (the script and its server package, outside dependency trees) is read as skill \
+            scripts are.",
+        remediation: "Remove the MCP entry unless you know who wrote the server and why it \
+            lives where it does; install servers from their publisher at a reviewed \
+            version. If it ran, rotate the credentials its user could reach (SSH keys, \
+            cloud, forge and agent tokens) and read the client's transcripts for what its \
+            tools were asked to do.",
+        references: &[
+            "CWE-506",
+            "CWE-1427",
+            "https://invariantlabs.ai/blog/mcp-security-notification-tool-poisoning-attacks",
+            "https://modelcontextprotocol.io/specification/2025-06-18/basic/security_best_practices",
+        ],
+        reads: &[
+            "@mcp-configs",
+            "<path> (schedule: the local scripts and server packages MCP entries run)",
+            "/var/lib/clawsec/advisories/* (advisories.path)",
+        ],
+        run: super::mcp_servers::local_servers_clean,
+    },
 ];
 
 pub(super) const PIPE_TO_SHELL_PATTERNS: &[(&str, &str)] = &[
