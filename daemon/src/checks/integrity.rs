@@ -166,13 +166,15 @@ pub(super) const CHECKS: &[Check] = &[
         title: "Agent hooks, editor tasks and persistence points run nothing that fetches, decodes or hides code",
         rationale: "Hooks (Claude Code, Gemini CLI, Cursor), Claude Code's helper commands, \
             Codex's notify command, VS Code tasks that run on folder open, crontabs, systemd \
-            user units, autostart entries, forced SSH commands and shell start-up files run \
-            code with nobody watching. 2025-2026 worms and poisoned repositories plant \
+            user units, autostart entries, forced SSH commands, shell start-up files and \
+            OpenClaw's internal hook handlers run code with nobody watching. 2025-2026 worms and poisoned repositories plant \
             their payload there, often before any baseline exists. A command that pipes a \
             download or a decoded blob into a shell, executes decoded data, runs a program \
             from a temp directory or an unknown hidden directory, or reads credentials and \
-            sends them, is a finding on first sight; the local scripts such commands run \
-            are read and judged the same way (scheduled runs see changes to those scripts).",
+            sends them, is a finding on first sight; the local scripts such commands run, \
+            and the source under OpenClaw's hook directories (managed, workspace and \
+            `hooks.internal.load.extraDirs`), are read and judged the same way (scheduled \
+            runs see changes to those scripts).",
         remediation: "Remove the entry (and the file it runs) unless you put it there \
             yourself; if it ran, treat the user's credentials as stolen: rotate SSH keys, \
             cloud and forge tokens and agent API keys, and look for the same entry in \
@@ -191,7 +193,11 @@ pub(super) const CHECKS: &[Check] = &[
             "@launch-files",
             "@persistence-points",
             "~/.config/autostart/*",
-            "<path> (schedule: the local scripts those commands run)",
+            "~/.openclaw/hooks/**",
+            "~/.clawdbot/hooks/**",
+            "~/.moltbot/hooks/**",
+            "@openclaw-configs",
+            "<path> (schedule: the local scripts those commands run, OpenClaw workspace and extra hook directories)",
         ],
         run: super::launch::agent_code_launches,
     },

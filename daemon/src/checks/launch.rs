@@ -15,7 +15,7 @@ use super::skills::{DANGEROUS_CODE, PIPE_TO_SHELL, hazards};
 use super::{Evidence, Findings, Outcome};
 use crate::facts::Facts;
 use crate::facts::launch::LaunchPoint;
-use crate::probe::Kind;
+use crate::probe::{Kind, ProbeError};
 
 /// Hidden directories of homes and repositories that tools install themselves into.
 /// A program run from any other hidden directory (`~/.cache/.x/run`, `~/.sysd/upd`) is
@@ -108,7 +108,74 @@ pub(super) fn agent_code_launches(f: &Facts) -> Outcome {
             "judged {commands} configured command(s) and the local scripts they name ({read})"
         )));
     }
+    // OpenClaw's internal hooks are code, not commands: handlers the gateway imports
+    // and runs on its own events, found by directory.
+    let hook_dirs = openclaw_hook_dirs(f, &mut out);
+    let handlers: usize = hook_dirs
+        .iter()
+        .map(|(dir, by)| judge_tree(f, dir, by, &[], &mut out))
+        .sum();
+    if !hook_dirs.is_empty() {
+        out.note(Evidence::note(format!(
+            "read {handlers} source file(s) in {} OpenClaw hook director(ies)",
+            hook_dirs.len()
+        )));
+    }
     out.finish("no agent hooks, editor tasks or persistence points run commands")
+}
+
+/// Where OpenClaw finds internal hooks, with what loads them: each home's managed
+/// directory (`~/.openclaw/hooks`, and the legacy names), each agent workspace's
+/// `hooks/`, and the `hooks.internal.load.extraDirs` of each gateway config.
+fn openclaw_hook_dirs(f: &Facts, out: &mut Findings) -> Vec<(PathBuf, String)> {
+    let mut dirs: Vec<(PathBuf, String)> = Vec::new();
+    for home in f.homes() {
+        for state in [".openclaw", ".clawdbot", ".moltbot"] {
+            dirs.push((
+                home.path.join(state).join("hooks"),
+                "the OpenClaw gateway (managed hooks)".to_owned(),
+            ));
+        }
+    }
+    for ws in f.openclaw_workspaces() {
+        dirs.push((
+            ws.join("hooks"),
+            "the OpenClaw gateway (workspace hooks)".to_owned(),
+        ));
+    }
+    for doc in f.openclaw_configs() {
+        let doc = match doc {
+            Ok(d) => d,
+            Err(p) => {
+                out.problem(p);
+                continue;
+            }
+        };
+        let home = doc.path.parent().and_then(Path::parent);
+        let extra = doc
+            .value
+            .pointer("/hooks/internal/load/extraDirs")
+            .and_then(serde_json::Value::as_array);
+        for dir in extra.into_iter().flatten().filter_map(|d| d.as_str()) {
+            let path = match (dir.strip_prefix("~/"), home) {
+                (Some(rel), Some(h)) => h.join(rel),
+                _ => PathBuf::from(dir),
+            };
+            if path.is_absolute() {
+                dirs.push((
+                    lexical(&path),
+                    format!(
+                        "the OpenClaw gateway (hooks.internal.load.extraDirs in {})",
+                        doc.path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    dirs.retain(|(d, _)| f.fs.metadata(d).is_ok_and(|m| m.kind == Kind::Dir));
+    dirs.sort();
+    dirs.dedup_by(|a, b| a.0 == b.0);
+    dirs
 }
 
 fn hook_source(p: &LaunchPoint) -> Source<'_> {
@@ -218,6 +285,91 @@ pub(super) fn judge_source<'p>(
         out.finding(Evidence::at(path, format!("run by {by}: {}", h.describe(true))).line(h.line));
     }
     true
+}
+
+/// Dependency and build-cache trees inside a package: the advisory checks judge what
+/// is installed there (CODE-002, CODE-007); reading them here would spend the budget
+/// on other people's code.
+const DEPENDENCY_DIRS: &[&str] = &[
+    "node_modules",
+    ".git",
+    "__pycache__",
+    ".venv",
+    "venv",
+    "site-packages",
+];
+
+/// Source files of a package that are read.
+const CODE_EXTENSIONS: &[&str] = &[
+    "js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "py", "sh", "bash", "rb", "pl",
+];
+
+/// Most entries one package tree may hold (outside its dependency trees); a larger one
+/// is an error, never a partial pass.
+pub(super) const MAX_PACKAGE_ENTRIES: usize = 5_000;
+
+/// Judges every source file under `root` (an MCP server's package, an OpenClaw hook
+/// directory) outside its dependency trees with the script rules and `extra`; returns
+/// how many were read. A tree past [`MAX_PACKAGE_ENTRIES`] or deeper than
+/// `limits.max_depth` is an error.
+pub(super) fn judge_tree(
+    f: &Facts,
+    root: &Path,
+    by: &str,
+    extra: &[(&'static str, Regex)],
+    out: &mut Findings,
+) -> usize {
+    let mut files = Vec::new();
+    let mut dirs = vec![(root.to_path_buf(), 0u32)];
+    let mut entries = 0usize;
+    let max_depth = f.fs.limits().max_depth;
+    while let Some((dir, depth)) = dirs.pop() {
+        let Some(listing) = out.found(f.fs.list_dir(&dir)) else {
+            continue;
+        };
+        entries += listing.len();
+        if entries > MAX_PACKAGE_ENTRIES {
+            out.probe_error(&ProbeError::WalkCut {
+                path: root.display().to_string(),
+                reason: format!(
+                    "more than {MAX_PACKAGE_ENTRIES} entries outside its dependency trees"
+                ),
+            });
+            return 0;
+        }
+        for e in listing {
+            let path = dir.join(&e.name);
+            let name = e.name.to_string_lossy();
+            match e.kind {
+                Kind::Dir if DEPENDENCY_DIRS.contains(&name.as_ref()) => {}
+                Kind::Dir if depth + 1 >= max_depth => {
+                    out.probe_error(&ProbeError::WalkCut {
+                        path: path.display().to_string(),
+                        reason: format!("deeper than {max_depth} levels (limits.max_depth)"),
+                    });
+                }
+                Kind::Dir => dirs.push((path, depth + 1)),
+                _ if path
+                    .extension()
+                    .is_some_and(|x| CODE_EXTENSIONS.iter().any(|c| x == *c)) =>
+                {
+                    files.push(path)
+                }
+                _ => {}
+            }
+        }
+    }
+    files.sort();
+    let patterns = || {
+        PIPE_TO_SHELL
+            .iter()
+            .chain(DANGEROUS_CODE.iter())
+            .chain(extra)
+    };
+    files
+        .iter()
+        .filter(|p| judge_source(f, p, by, patterns(), out))
+        .count()
 }
 
 /// The programs and scripts a command line runs: the first word of each simple command

@@ -18,7 +18,6 @@ use super::skills::{DANGEROUS_CODE, PIPE_TO_SHELL};
 use super::{Evidence, Findings, Outcome};
 use crate::facts::advisories::Ecosystem;
 use crate::facts::{Facts, Transport};
-use crate::probe::{Kind, ProbeError};
 
 /// Wording in a server's source that speaks to the model rather than to a programmer:
 /// the shapes of published tool-poisoning attacks (a description that hides an order
@@ -57,27 +56,6 @@ const MANIFESTS: &[&str] = &[
     "setup.py",
     "requirements.txt",
 ];
-
-/// Dependency and build-cache trees inside a server package: the advisory checks judge
-/// what is installed there (CODE-002, CODE-007); reading them here would spend the
-/// budget on other people's code.
-const DEPENDENCY_DIRS: &[&str] = &[
-    "node_modules",
-    ".git",
-    "__pycache__",
-    ".venv",
-    "venv",
-    "site-packages",
-];
-
-/// Source files of a server package that are read.
-const CODE_EXTENSIONS: &[&str] = &[
-    "js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "py", "sh", "bash", "rb", "pl",
-];
-
-/// Most entries one server package may hold (outside its dependency trees); a larger
-/// one is an error, never a partial pass.
-const MAX_PACKAGE_ENTRIES: usize = 5_000;
 
 pub(super) fn local_servers_clean(f: &Facts) -> Outcome {
     let mut out = Findings::new();
@@ -127,7 +105,7 @@ pub(super) fn local_servers_clean(f: &Facts) -> Outcome {
         match package_root(f, script, &bases) {
             Some(root) if packages.contains(&root) => {}
             Some(root) => {
-                files += judge_package(f, &root, by, &mut out);
+                files += launch::judge_tree(f, &root, by, &TOOL_INSTRUCTIONS, &mut out);
                 packages.push(root);
             }
             None => files += usize::from(judge_file(f, script, by, &mut out)),
@@ -203,57 +181,6 @@ fn package_root(f: &Facts, script: &Path, homes: &[&Path]) -> Option<PathBuf> {
         .take_while(|d| d.components().count() > 2 && !homes.contains(d))
         .find(|d| MANIFESTS.iter().any(|m| f.fs.exists(&d.join(m))))
         .map(Path::to_path_buf)
-}
-
-/// Judges every source file of a server package outside its dependency trees; returns
-/// how many were read. A package past [`MAX_PACKAGE_ENTRIES`] or deeper than
-/// `limits.max_depth` is an error.
-fn judge_package(f: &Facts, root: &Path, by: &str, out: &mut Findings) -> usize {
-    let mut files = Vec::new();
-    let mut dirs = vec![(root.to_path_buf(), 0u32)];
-    let mut entries = 0usize;
-    while let Some((dir, depth)) = dirs.pop() {
-        let Some(listing) = out.found(f.fs.list_dir(&dir)) else {
-            continue;
-        };
-        entries += listing.len();
-        if entries > MAX_PACKAGE_ENTRIES {
-            out.probe_error(&ProbeError::WalkCut {
-                path: root.display().to_string(),
-                reason: format!(
-                    "an MCP server package of more than {MAX_PACKAGE_ENTRIES} entries \
-                     outside its dependency trees"
-                ),
-            });
-            return 0;
-        }
-        for e in listing {
-            let path = dir.join(&e.name);
-            let name = e.name.to_string_lossy();
-            match e.kind {
-                Kind::Dir if DEPENDENCY_DIRS.contains(&name.as_ref()) => {}
-                Kind::Dir if depth + 1 >= f.fs.limits().max_depth => {
-                    out.probe_error(&ProbeError::WalkCut {
-                        path: path.display().to_string(),
-                        reason: format!(
-                            "deeper than {} levels (limits.max_depth)",
-                            f.fs.limits().max_depth
-                        ),
-                    });
-                }
-                Kind::Dir => dirs.push((path, depth + 1)),
-                _ if path
-                    .extension()
-                    .is_some_and(|x| CODE_EXTENSIONS.iter().any(|c| x == *c)) =>
-                {
-                    files.push(path)
-                }
-                _ => {}
-            }
-        }
-    }
-    files.sort();
-    files.iter().filter(|p| judge_file(f, p, by, out)).count()
 }
 
 /// Reads one local source file an MCP server runs and judges it as INT-008 judges a
