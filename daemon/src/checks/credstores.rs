@@ -155,6 +155,35 @@ const STORES: &[(&str, &str, Holds)] = &[
         "Gemini CLI login",
         Holds::Json(&["access_token", "refresh_token"]),
     ),
+    // The gateway config holds channel bot tokens, the gateway's own token or password
+    // and provider keys inline unless they are `${VAR}` references.
+    (
+        ".openclaw/openclaw.json",
+        "OpenClaw gateway config",
+        Holds::Json(OPENCLAW_SECRETS),
+    ),
+    (
+        ".clawdbot/clawdbot.json",
+        "OpenClaw gateway config (legacy name)",
+        Holds::Json(OPENCLAW_SECRETS),
+    ),
+    (
+        ".moltbot/moltbot.json",
+        "OpenClaw gateway config (legacy name)",
+        Holds::Json(OPENCLAW_SECRETS),
+    ),
+];
+
+/// Keys of `openclaw.json` whose values are secrets.
+const OPENCLAW_SECRETS: &[&str] = &[
+    "botToken",
+    "appToken",
+    "token",
+    "password",
+    "apiKey",
+    "accessToken",
+    "webhookSecret",
+    "signingSecret",
 ];
 
 /// The paths SEC-002 reads, for `Check::reads`.
@@ -183,6 +212,9 @@ pub(super) const STORE_READS: &[&str] = &[
     "~/.claude/.credentials.json",
     "~/.codex/auth.json",
     "~/.gemini/oauth_creds.json",
+    "~/.openclaw/openclaw.json",
+    "~/.clawdbot/clawdbot.json",
+    "~/.moltbot/moltbot.json",
     "~/.ssh/id_*",
     "~/.openclaw/credentials/*",
     "~/.openclaw/agents/*/agent/auth-profiles.json",
@@ -422,7 +454,15 @@ fn json_key(v: &Value, keys: &[&str], depth: u8) -> Option<String> {
     }
     match v {
         Value::Object(m) => m.iter().find_map(|(k, v)| match v {
-            Value::String(s) if keys.contains(&k.as_str()) && !s.is_empty() => Some(k.clone()),
+            // `${VAR}` is a reference the tool resolves at run time, not a secret.
+            Value::String(s)
+                if keys.contains(&k.as_str())
+                    && !s.is_empty()
+                    && !s.contains("${")
+                    && !crate::secrets::is_placeholder(s) =>
+            {
+                Some(k.clone())
+            }
             _ => json_key(v, keys, depth + 1),
         }),
         Value::Array(a) => a.iter().find_map(|v| json_key(v, keys, depth + 1)),

@@ -73,9 +73,13 @@ pub(super) const CHECKS: &[Check] = &[
         title: "The OpenClaw gateway is not exposed beyond loopback without authentication",
         rationale: "The gateway drives the agent: whoever can talk to it can chat with the \
             agent, run its tools and read its sessions. Bound to the LAN, a tailnet or a \
-            Tailscale Funnel with auth off, that is everyone on that network.",
+            Tailscale Funnel with auth off, that is everyone on that network. Served beyond \
+            loopback, its Control UI must also name the origins allowed to open its \
+            WebSocket; without them any web page the user visits can drive it.",
         remediation: "Keep `gateway.bind: \"loopback\"`, or set `gateway.auth.mode` to \
-            \"token\" or \"password\" with a long random secret before binding wider.",
+            \"token\" or \"password\" with a long random secret before binding wider, and \
+            set `gateway.controlUi.allowedOrigins` to the exact origins you use (or \
+            `gateway.controlUi.enabled: false`).",
         references: &["CWE-306", "https://docs.openclaw.ai/gateway/security"],
         reads: &["@openclaw-configs"],
         run: gateway_exposure_authenticated,
@@ -454,8 +458,52 @@ fn gateway_exposure_authenticated(f: &Facts) -> Outcome {
         } else {
             out.ok(ev);
         }
+        if exposed_by.is_some()
+            && let Some(why) = open_control_ui(gw)
+        {
+            let mut ev = Evidence::at(
+                &doc.path,
+                format!(
+                    "gateway {describe_bind}: {why}",
+                    describe_bind = exposed_by.clone().unwrap_or_default()
+                ),
+            );
+            if let Some(l) = crate::jsonc::line_of_key(&doc.text, "controlUi").or(line) {
+                ev = ev.line(l);
+            }
+            out.finding(ev);
+        }
     }
     out.finish("no OpenClaw gateway config was found")
+}
+
+/// Why the gateway's Control UI, served beyond loopback, accepts any web page's
+/// WebSocket (cross-site hijacking: a page the user opens drives the agent with the
+/// user's browser session): it is on (the default) and names no allowed origins, allows
+/// `*`, or falls back to the Host header.
+fn open_control_ui(gw: Option<&Value>) -> Option<&'static str> {
+    let ui = gw.and_then(|g| g.get("controlUi"));
+    if ui.and_then(|u| u.get("enabled")).and_then(Value::as_bool) == Some(false) {
+        return None;
+    }
+    let flag = |k: &str| ui.and_then(|u| u.get(k)).and_then(Value::as_bool) == Some(true);
+    if flag("dangerouslyAllowHostHeaderOriginFallback") {
+        return Some("the Control UI trusts the Host header as its origin");
+    }
+    let origins: Vec<&str> = ui
+        .and_then(|u| u.get("allowedOrigins"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if origins.contains(&"*") {
+        Some("the Control UI allows every origin (\"*\")")
+    } else if origins.is_empty() {
+        Some("the Control UI names no allowed origins (gateway.controlUi.allowedOrigins)")
+    } else {
+        None
+    }
 }
 
 fn is_loopback_host(host: &str) -> bool {
