@@ -80,8 +80,8 @@ pub(super) struct Source<'a> {
     pub home: Option<&'a Path>,
     pub workspace: Option<&'a Path>,
     /// Shell start-up files source plugin managers from all manner of hidden
-    /// directories; for them only fetch-and-run, decode-and-run, credential sends and
-    /// temp directories count.
+    /// directories; for them only fetch-and-run, decode-and-run, credential sends,
+    /// temp directories and powering the machine off count.
     pub lenient: bool,
 }
 
@@ -210,7 +210,14 @@ pub(super) fn judge(
             .iter()
             .map(|h| h.describe(false))
             .collect();
-    for program in programs(command) {
+    let programs = programs(command);
+    // A shell start-up file that powers the machine off runs it at every new shell: the
+    // s1ngularity postinstall appended `sudo shutdown -h 0` to .bashrc and .zshrc. Cron
+    // and units may reboot on a schedule; a start-up file never has a reason to.
+    if src.lenient && programs.iter().any(|p| powers_off(p, command)) {
+        reasons.push("shuts the machine down or reboots it at every shell start".into());
+    }
+    for program in programs {
         let Some(path) = resolve(&program, src) else {
             continue;
         };
@@ -236,6 +243,19 @@ pub(super) fn judge(
     for r in reasons {
         out.finding(Evidence::at(src.path, format!("{}: {r}", src.what)).line(src.line));
     }
+}
+
+/// Whether `program`, run by `command`, powers the machine off or reboots it.
+fn powers_off(program: &str, command: &str) -> bool {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    matches!(name, "shutdown" | "poweroff" | "halt" | "reboot")
+        || (name == "systemctl"
+            && simple_commands(command).iter().any(|words| {
+                words.iter().any(|w| w.ends_with("systemctl"))
+                    && words
+                        .iter()
+                        .any(|w| matches!(w.as_str(), "poweroff" | "reboot" | "halt"))
+            }))
 }
 
 /// Reads a local script a launch point runs and judges its text as a skill's scripts
