@@ -221,17 +221,28 @@ pub(super) fn judge(
         let Some(path) = resolve(&program, src) else {
             continue;
         };
-        let shown = path.display().to_string();
-        if TEMP_DIRS.iter().any(|t| shown.starts_with(t)) {
-            reasons.push(format!("runs {shown} from a temp directory"));
-        } else if !src.lenient
-            && let Some(dir) = unknown_hidden(f, &path, src)
-        {
-            reasons.push(format!("runs {shown} from the hidden directory {dir}"));
+        // A link is judged by where it leads too: `~/tools/srv.js` may be a link into
+        // `~/.x/` or `/tmp`.
+        let target = f.fs.real_path(&path).ok().filter(|t| *t != path);
+        for p in std::iter::once(&path).chain(target.as_ref()) {
+            let shown = p.display().to_string();
+            let via = if *p == path {
+                String::new()
+            } else {
+                format!(" (through the link {})", path.display())
+            };
+            if TEMP_DIRS.iter().any(|t| shown.starts_with(t)) {
+                reasons.push(format!("runs {shown} from a temp directory{via}"));
+            } else if !src.lenient
+                && let Some(dir) = unknown_hidden(f, p, src)
+            {
+                reasons.push(format!("runs {shown} from the hidden directory {dir}{via}"));
+            }
         }
-        if !SYSTEM_DIRS.iter().any(|s| shown.starts_with(s)) {
+        let real = target.unwrap_or(path);
+        if !SYSTEM_DIRS.iter().any(|s| real.starts_with(s)) {
             scripts.push((
-                path,
+                real,
                 format!("{} ({}:{})", src.what, src.path.display(), src.line),
             ));
         }
@@ -369,6 +380,21 @@ pub(super) fn judge_tree(
                     });
                 }
                 Kind::Dir => dirs.push((path, depth + 1)),
+                // A linked directory is walked like a real one: a link is no place to
+                // hide code. The entry and depth caps stop a link loop.
+                Kind::Symlink
+                    if f.fs.metadata(&path).is_ok_and(|m| m.kind == Kind::Dir)
+                        && !DEPENDENCY_DIRS.contains(&name.as_ref()) =>
+                {
+                    if depth + 1 >= max_depth {
+                        out.probe_error(&ProbeError::WalkCut {
+                            path: path.display().to_string(),
+                            reason: format!("deeper than {max_depth} levels (limits.max_depth)"),
+                        });
+                    } else {
+                        dirs.push((path, depth + 1));
+                    }
+                }
                 _ if path
                     .extension()
                     .is_some_and(|x| CODE_EXTENSIONS.iter().any(|c| x == *c)) =>

@@ -22,7 +22,7 @@ pub mod procfs;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
@@ -310,6 +310,26 @@ impl HostFs {
         nix::fcntl::readlinkat(dir.as_fd(), name)
             .map(PathBuf::from)
             .map_err(|e| ProbeError::from_errno(path, e))
+    }
+
+    /// Where `path` really is inside the root, every symlink on the way followed (inside
+    /// the root, as every read is): what a link points a program or script at.
+    pub fn real_path(&self, path: &Path) -> ProbeResult<PathBuf> {
+        let fd = self.open_in_root(path, OFlag::O_PATH)?;
+        let real = |fd: std::os::fd::BorrowedFd<'_>| {
+            std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|e| {
+                ProbeError::Io {
+                    path: path.display().to_string(),
+                    message: format!("cannot resolve: {e}"),
+                }
+            })
+        };
+        let target = real(fd.as_fd())?;
+        let root = real(self.root.as_fd())?;
+        Ok(match target.strip_prefix(&root) {
+            Ok(rel) => Path::new("/").join(rel),
+            Err(_) => target,
+        })
     }
 
     /// Reads a whole regular file, refusing files over the size cap.
