@@ -328,7 +328,15 @@ const DEPENDENCY_DIRS: &[&str] = &[
     ".venv",
     "venv",
     "site-packages",
+    // Cargo's and Maven's build output: compiled artefacts, no source to read.
+    "target",
 ];
+
+/// Whether `path` names a source file `judge_tree` reads.
+pub(super) fn is_source(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|x| CODE_EXTENSIONS.iter().any(|c| x == *c))
+}
 
 /// Source files of a package that are read.
 const CODE_EXTENSIONS: &[&str] = &[
@@ -395,12 +403,7 @@ pub(super) fn judge_tree(
                         dirs.push((path, depth + 1));
                     }
                 }
-                _ if path
-                    .extension()
-                    .is_some_and(|x| CODE_EXTENSIONS.iter().any(|c| x == *c)) =>
-                {
-                    files.push(path)
-                }
+                _ if is_source(&path) => files.push(path),
                 _ => {}
             }
         }

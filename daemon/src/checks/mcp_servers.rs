@@ -100,15 +100,25 @@ pub(super) fn local_servers_clean(f: &Facts) -> Outcome {
     scripts.dedup_by(|a, b| a.0 == b.0);
     let mut files = 0;
     let mut packages: Vec<PathBuf> = Vec::new();
+    // A package is never a home, nor a project the agents work in: a server run from a
+    // repository's `scripts/` is judged by its own file, not by the whole repository
+    // (whose install scripts are the project's business, not the server's).
+    let bases: Vec<&Path> = f
+        .homes()
+        .iter()
+        .map(|h| h.path.as_path())
+        .chain(f.code_workspaces().iter().map(PathBuf::as_path))
+        .collect();
     for (script, by) in &scripts {
-        let bases: Vec<&Path> = f.homes().iter().map(|h| h.path.as_path()).collect();
-        match package_root(f, script, &bases) {
-            Some(root) if packages.contains(&root) => {}
-            Some(root) => {
-                files += launch::judge_tree(f, &root, by, &TOOL_INSTRUCTIONS, &mut out);
-                packages.push(root);
-            }
-            None => files += usize::from(judge_file(f, script, by, &mut out)),
+        let root = package_root(f, script, &bases);
+        if let Some(root) = root.as_ref().filter(|r| !packages.contains(r)) {
+            files += launch::judge_tree(f, root, by, &TOOL_INSTRUCTIONS, &mut out);
+            packages.push(root.clone());
+        }
+        // The entry script itself, when the package walk does not read it (no package,
+        // or a name without a source extension, such as `bin/server`).
+        if root.is_none() || !launch::is_source(script) {
+            files += usize::from(judge_file(f, script, by, &mut out));
         }
     }
     if servers > 0 {
@@ -172,7 +182,8 @@ fn pinned<'s>(runner: &str, spec: &'s str) -> Option<(Ecosystem, &'s str, &'s st
 }
 
 /// The server package `script` belongs to: the nearest of its three closest ancestors
-/// holding a package manifest, never a home itself, `/` or a top-level directory.
+/// holding a package manifest, never one of `bases` (homes, workspaces), `/` or a
+/// top-level directory.
 fn package_root(f: &Facts, script: &Path, homes: &[&Path]) -> Option<PathBuf> {
     script
         .ancestors()
