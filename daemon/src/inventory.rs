@@ -146,8 +146,9 @@ fn safe_args(args: &[String]) -> Vec<String> {
     out
 }
 
-/// `@scope/pkg@1.2.3` → (`@scope/pkg`, `1.2.3`); `pkg==1.2.3` → (`pkg`, `1.2.3`).
-fn split_package(runner: &str, spec: &str) -> (String, Option<String>) {
+/// `@scope/pkg@1.2.3` → (`@scope/pkg`, `1.2.3`); `pkg==1.2.3` or `pkg@1.2.3` →
+/// (`pkg`, `1.2.3`). The one reading of a registry spec (CODE-001, SKL-011 use it too).
+pub(crate) fn split_package(runner: &str, spec: &str) -> (String, Option<String>) {
     if runner != "npx"
         && let Some((n, v)) = spec.split_once("==")
     {

@@ -221,18 +221,7 @@ pub(crate) fn registry_package(command: &str, args: &[String]) -> Option<(&'stat
 
 /// An exact version: `name@1.2.3` (npm, uvx) or `name==1.2.3` (Python).
 pub(super) fn is_pinned(runner: &str, package: &str) -> bool {
-    let version = if runner == "npx" {
-        // Skip the scope's leading '@'.
-        package
-            .get(1..)
-            .and_then(|p| p.rsplit_once('@'))
-            .map(|(_, v)| v)
-    } else {
-        package
-            .split_once("==")
-            .map(|(_, v)| v)
-            .or_else(|| package.rsplit_once('@').map(|(_, v)| v))
-    };
+    let (_, version) = crate::inventory::split_package(runner, package);
     version.is_some_and(|v| {
         let core = v.split(['-', '+']).next().unwrap_or("");
         let parts: Vec<&str> = core.split('.').collect();

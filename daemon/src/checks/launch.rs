@@ -151,17 +151,12 @@ fn openclaw_hook_dirs(f: &Facts, out: &mut Findings) -> Vec<(PathBuf, String)> {
                 continue;
             }
         };
-        let home = doc.path.parent().and_then(Path::parent);
         let extra = doc
             .value
             .pointer("/hooks/internal/load/extraDirs")
             .and_then(serde_json::Value::as_array);
         for dir in extra.into_iter().flatten().filter_map(|d| d.as_str()) {
-            let path = match (dir.strip_prefix("~/"), home) {
-                (Some(rel), Some(h)) => h.join(rel),
-                _ => PathBuf::from(dir),
-            };
-            if path.is_absolute() {
+            if let Some(path) = crate::facts::agents::openclaw_path(doc, dir) {
                 dirs.push((
                     lexical(&path),
                     format!(
@@ -379,32 +374,24 @@ pub(super) fn judge_tree(
         for e in listing {
             let path = dir.join(&e.name);
             let name = e.name.to_string_lossy();
-            match e.kind {
-                Kind::Dir if DEPENDENCY_DIRS.contains(&name.as_ref()) => {}
-                Kind::Dir if depth + 1 >= max_depth => {
-                    out.probe_error(&ProbeError::WalkCut {
-                        path: path.display().to_string(),
-                        reason: format!("deeper than {max_depth} levels (limits.max_depth)"),
-                    });
+            // A linked directory is walked like a real one: a link is no place to hide
+            // code. The entry and depth caps stop a link loop.
+            let is_dir = e.kind == Kind::Dir
+                || (e.kind == Kind::Symlink
+                    && f.fs.metadata(&path).is_ok_and(|m| m.kind == Kind::Dir));
+            if !is_dir {
+                if is_source(&path) {
+                    files.push(path);
                 }
-                Kind::Dir => dirs.push((path, depth + 1)),
-                // A linked directory is walked like a real one: a link is no place to
-                // hide code. The entry and depth caps stop a link loop.
-                Kind::Symlink
-                    if f.fs.metadata(&path).is_ok_and(|m| m.kind == Kind::Dir)
-                        && !DEPENDENCY_DIRS.contains(&name.as_ref()) =>
-                {
-                    if depth + 1 >= max_depth {
-                        out.probe_error(&ProbeError::WalkCut {
-                            path: path.display().to_string(),
-                            reason: format!("deeper than {max_depth} levels (limits.max_depth)"),
-                        });
-                    } else {
-                        dirs.push((path, depth + 1));
-                    }
-                }
-                _ if is_source(&path) => files.push(path),
-                _ => {}
+            } else if DEPENDENCY_DIRS.contains(&name.as_ref()) {
+                // Other people's code, judged by the advisory checks.
+            } else if depth + 1 >= max_depth {
+                out.probe_error(&ProbeError::WalkCut {
+                    path: path.display().to_string(),
+                    reason: format!("deeper than {max_depth} levels (limits.max_depth)"),
+                });
+            } else {
+                dirs.push((path, depth + 1));
             }
         }
     }

@@ -147,7 +147,7 @@ fn judge_release(f: &Facts, src: &Source<'_>, command: &str, args: &[String], ou
         Ok(db) => db,
         Err(p) => return out.problem(&p),
     };
-    let hits = db.affecting(eco, name, version);
+    let hits = db.affecting(eco, &name, &version);
     if hits.is_empty() {
         return out.inspected();
     }
@@ -169,16 +169,16 @@ fn judge_release(f: &Facts, src: &Source<'_>, command: &str, args: &[String], ou
 
 /// The ecosystem, name and exact version of a pinned registry spec: `@scope/pkg@1.2.3`
 /// (npx) or `pkg==1.2.3` / `pkg@1.2.3` (uvx, pipx).
-fn pinned<'s>(runner: &str, spec: &'s str) -> Option<(Ecosystem, &'s str, &'s str)> {
-    if runner == "npx" {
-        let at = spec.get(1..)?.rfind('@')? + 1;
-        let (name, version) = (&spec[..at], &spec[at + 1..]);
-        let exact = version.starts_with(|c: char| c.is_ascii_digit());
-        return exact.then_some((Ecosystem::Npm, name, version));
-    }
-    let (name, version) = spec.split_once("==").or_else(|| spec.split_once('@'))?;
-    let exact = version.starts_with(|c: char| c.is_ascii_digit());
-    exact.then_some((Ecosystem::PyPi, name.trim(), version.trim()))
+fn pinned(runner: &str, spec: &str) -> Option<(Ecosystem, String, String)> {
+    let (name, version) = crate::inventory::split_package(runner, spec);
+    let eco = if runner == "npx" {
+        Ecosystem::Npm
+    } else {
+        Ecosystem::PyPi
+    };
+    version
+        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        .map(|v| (eco, name, v))
 }
 
 /// The server package `script` belongs to: the nearest of its three closest ancestors
@@ -213,19 +213,57 @@ mod tests {
     fn pinned_specs_name_their_release() {
         assert_eq!(
             pinned("npx", "@scope/pkg@1.2.3"),
-            Some((Ecosystem::Npm, "@scope/pkg", "1.2.3"))
+            Some((Ecosystem::Npm, "@scope/pkg".to_owned(), "1.2.3".to_owned()))
         );
         assert_eq!(
             pinned("npx", "pkg@1.0.0"),
-            Some((Ecosystem::Npm, "pkg", "1.0.0"))
+            Some((Ecosystem::Npm, "pkg".to_owned(), "1.0.0".to_owned()))
         );
         assert_eq!(pinned("npx", "pkg@latest"), None);
         assert_eq!(pinned("npx", "@scope/pkg"), None);
         assert_eq!(
             pinned("uvx", "mcp-server-git==0.6.2"),
-            Some((Ecosystem::PyPi, "mcp-server-git", "0.6.2"))
+            Some((
+                Ecosystem::PyPi,
+                "mcp-server-git".to_owned(),
+                "0.6.2".to_owned()
+            ))
         );
         assert_eq!(pinned("uvx", "mcp-server-git"), None);
+    }
+
+    /// The package entry cap, reached: a package of more entries than
+    /// `MAX_PACKAGE_ENTRIES` (outside its dependency trees) is an error, even though the
+    /// entry script itself is clean. Too many files for a case file, so built here.
+    #[test]
+    fn a_package_past_the_entry_cap_is_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        let w = |rel: &str, text: &str| {
+            let p = root.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        w("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n");
+        w(
+            "home/alice/.cursor/mcp.json",
+            r#"{"mcpServers": {"big": {"command": "node", "args": ["/home/alice/mcp/big/index.js"]}}}"#,
+        );
+        w("home/alice/mcp/big/package.json", r#"{"name": "big"}"#);
+        w("home/alice/mcp/big/index.js", "export {};\n");
+        let assets = root.path().join("home/alice/mcp/big/assets");
+        std::fs::create_dir_all(&assets).unwrap();
+        for i in 0..launch::MAX_PACKAGE_ENTRIES {
+            std::fs::write(assets.join(format!("{i}.json")), "{}").unwrap();
+        }
+        let fs = crate::probe::HostFs::open(root.path(), crate::config::Limits::default()).unwrap();
+        let facts = Facts::new(fs, crate::facts::Scope::full(), Default::default());
+        match local_servers_clean(&facts) {
+            Outcome::Error { reason, .. } => assert!(
+                reason.contains("more than 5000 entries outside its dependency trees"),
+                "{reason}"
+            ),
+            other => panic!("expected an error, got {other:?}"),
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Check, Domain, Evidence, Findings, Outcome, Severity, processes_or_outcome};
-use crate::facts::{Facts, recognise};
+use crate::facts::Facts;
 use crate::probe::proc::Process;
 use crate::probe::{ProbeError, procfs};
 
@@ -298,17 +298,11 @@ fn agents_without_dangerous_caps(f: &Facts) -> Outcome {
             .map(|(_, name)| *name)
             .collect();
         let path = p.proc_dir().join("status");
-        let who = format!(
-            "{} (pid {}, uid {}{})",
-            p.program(),
-            p.pid,
-            p.euid,
-            f.agent_context(p)
-        );
+        let context = f.agent_context(p);
+        let who = format!("{} (pid {}, uid {}{context})", p.program(), p.pid, p.euid);
         // Capabilities in a user namespace of its own (a rootless container) act only on
         // what that namespace owns, never on the host.
-        let own_userns = procfs::uid_map(&f.fs, p.pid)
-            .is_ok_and(|m| recognise::uid_in_namespace(&m, p.euid).is_some());
+        let own_userns = context.namespace_uid.is_some();
         if held.is_empty() {
             out.ok(Evidence::at(
                 &path,

@@ -104,11 +104,6 @@ impl Facts {
             out.insert(home.path.join(".openclaw/workspace"));
         }
         for doc in self.openclaw_configs().iter().flatten() {
-            let home = doc
-                .path
-                .parent()
-                .and_then(Path::parent)
-                .unwrap_or(Path::new("/"));
             let agents = doc.value.get("agents");
             let defaults = agents
                 .and_then(|a| a.pointer("/defaults/workspace"))
@@ -119,20 +114,32 @@ impl Facts {
                 .into_iter()
                 .flatten()
                 .filter_map(|a| a.get("workspace"));
-            for ws in defaults.chain(listed).filter_map(Value::as_str) {
-                let path = match ws.strip_prefix("~/") {
-                    Some(rel) => home.join(rel),
-                    None => PathBuf::from(ws),
-                };
-                if path.is_absolute() {
-                    out.insert(path);
-                }
-            }
+            out.extend(
+                defaults
+                    .chain(listed)
+                    .filter_map(Value::as_str)
+                    .filter_map(|ws| openclaw_path(doc, ws)),
+            );
         }
         out.into_iter()
             .filter(|p| self.fs.metadata(p).is_ok_and(|m| m.kind == Kind::Dir))
             .collect()
     }
+}
+
+/// A path as an `openclaw.json` writes it: `~/` is the home the config is in; relative
+/// paths, which OpenClaw does not take, are `None`.
+pub fn openclaw_path(doc: &JsonDoc, written: &str) -> Option<PathBuf> {
+    let home = doc
+        .path
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/"));
+    let path = match written.strip_prefix("~/") {
+        Some(rel) => home.join(rel),
+        None => PathBuf::from(written),
+    };
+    path.is_absolute().then_some(path)
 }
 
 /// The tool policies of an `openclaw.json`: the global `tools` and each

@@ -451,8 +451,8 @@ impl Facts {
 
     /// What evidence about agent process `p` adds to its name and pid: how it was
     /// recognised when not by name, its container, its uid in a user namespace.
-    pub fn agent_context(&self, p: &Process) -> String {
-        recognise::context(&self.fs, p, self.agent_sign(p))
+    pub fn agent_context(&self, p: &Process) -> recognise::Context {
+        recognise::Context::of(&self.fs, p, self.agent_sign(p))
     }
 
     /// Every client config that declares MCP servers, across all homes and the system.

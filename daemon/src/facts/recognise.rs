@@ -221,30 +221,44 @@ pub fn uid_in_namespace(uid_map: &str, host_uid: u32) -> Option<u32> {
 
 /// What the evidence adds about a recognised process beyond its name and pid: the sign
 /// it was recognised by when not its program name, the container it runs in, and its
-/// uid inside a user namespace. Empty for a plain agent on the host. Reads only `/proc`.
-pub fn context(fs: &HostFs, p: &Process, sign: Option<Sign>) -> String {
-    let mut parts = Vec::new();
-    if let Some(how) = sign.and_then(Sign::describe) {
-        parts.push(format!("recognised by {how}"));
+/// uid inside a user namespace. Read from `/proc` alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub sign: Option<Sign>,
+    pub container: Option<Container>,
+    /// Its uid inside a user namespace of its own (a rootless container), if it has one.
+    pub namespace_uid: Option<u32>,
+}
+
+impl Context {
+    pub fn of(fs: &HostFs, p: &Process, sign: Option<Sign>) -> Context {
+        Context {
+            sign,
+            container: fs
+                .read_text(&PathBuf::from(format!("/proc/{}/cgroup", p.pid)))
+                .ok()
+                .and_then(|t| container_of_cgroup(&t)),
+            namespace_uid: procfs::uid_map(fs, p.pid)
+                .ok()
+                .and_then(|m| uid_in_namespace(&m, p.euid)),
+        }
     }
-    let dir = PathBuf::from(format!("/proc/{}", p.pid));
-    if let Some(c) = fs
-        .read_text(&dir.join("cgroup"))
-        .ok()
-        .and_then(|t| container_of_cgroup(&t))
-    {
-        parts.push(format!("in {} container {}", c.runtime, c.id));
-    }
-    if let Some(uid) = procfs::uid_map(fs, p.pid)
-        .ok()
-        .and_then(|m| uid_in_namespace(&m, p.euid))
-    {
-        parts.push(format!("uid {uid} in its user namespace"));
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("; {}", parts.join("; "))
+}
+
+/// `; recognised by …; in docker container …; uid 0 in its user namespace`, or nothing
+/// for a plain agent on the host.
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(how) = self.sign.and_then(Sign::describe) {
+            write!(f, "; recognised by {how}")?;
+        }
+        if let Some(c) = &self.container {
+            write!(f, "; in {} container {}", c.runtime, c.id)?;
+        }
+        if let Some(uid) = self.namespace_uid {
+            write!(f, "; uid {uid} in its user namespace")?;
+        }
+        Ok(())
     }
 }
 
