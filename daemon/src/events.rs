@@ -63,6 +63,11 @@ impl Target {
 #[derive(Debug, Default, Clone)]
 pub struct Plan {
     pub rules: BTreeMap<Target, BTreeSet<&'static str>>,
+    /// The workspaces `<workspace>` was expanded over.
+    pub workspaces: Vec<PathBuf>,
+    /// Files that record workspaces (`facts::workspaces::WORKSPACE_SOURCES`, the
+    /// OpenClaw configs): a change to one may add a workspace, so it re-plans.
+    pub sources: BTreeSet<PathBuf>,
 }
 
 /// Trees too broad to watch recursively; the schedule covers them.
@@ -77,7 +82,21 @@ fn too_broad(dir: &Path, homes: &[PathBuf]) -> bool {
 impl Plan {
     /// Expands every check's `reads` over the discovered homes and workspaces.
     pub fn build(catalog: &[&'static Check], homes: &[PathBuf], workspaces: &[PathBuf]) -> Plan {
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            workspaces: workspaces.to_vec(),
+            ..Plan::default()
+        };
+        for home in homes {
+            for source in crate::facts::workspaces::WORKSPACE_SOURCES
+                .iter()
+                .chain(crate::facts::OPENCLAW_CONFIGS)
+            {
+                let path = home.join(source.trim_start_matches("~/"));
+                // Watched like any read file, with no check of its own.
+                plan.rules.entry(Target::Exact(path.clone())).or_default();
+                plan.sources.insert(path);
+            }
+        }
         for check in catalog {
             for pattern in check.reads() {
                 // "path (schedule: why)": read, but deliberately left to the schedule.
@@ -132,10 +151,9 @@ impl Plan {
         })
     }
 
-    /// The domains of the checks that read anything under `dirs` (host paths).
-    pub fn domains_under(&self, dirs: &[PathBuf], catalog: &[&'static Check]) -> Vec<Domain> {
-        let ids: BTreeSet<&str> = self
-            .rules
+    /// The checks that read anything under `dirs` (host paths).
+    pub fn checks_under(&self, dirs: &[PathBuf]) -> BTreeSet<&'static str> {
+        self.rules
             .iter()
             .filter(|(t, _)| {
                 let watched = match t {
@@ -145,7 +163,12 @@ impl Plan {
                 dirs.iter().any(|d| watched.starts_with(d))
             })
             .flat_map(|(_, ids)| ids.iter().copied())
-            .collect();
+            .collect()
+    }
+
+    /// The domains of the checks that read anything under `dirs` (host paths).
+    pub fn domains_under(&self, dirs: &[PathBuf], catalog: &[&'static Check]) -> Vec<Domain> {
+        let ids = self.checks_under(dirs);
         let domains: BTreeSet<Domain> = catalog
             .iter()
             .filter(|c| ids.contains(c.id))
@@ -727,6 +750,9 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
                                     replan = true;
                                 }
                                 let Some(host) = host else { continue };
+                                if plan.sources.contains(&host) {
+                                    replan = true;
+                                }
                                 if structural
                                     && matches!(
                                         ev.kind,
@@ -860,7 +886,20 @@ pub async fn run(prepared: Prepared, service: Arc<Service>, mut stop: watch::Rec
         }
         if replan {
             let lost_before = counters.lost_watches.load(Ordering::Relaxed);
+            let known = std::mem::take(&mut plan.workspaces);
             (plan, stand_ins) = rebuild(&service, &mut watcher, &root, &counters);
+            // A workspace just recorded (a repository opened with an agent for the first
+            // time) was never judged: its checks run now, not at the next schedule.
+            let new: Vec<PathBuf> = plan
+                .workspaces
+                .iter()
+                .filter(|w| !known.contains(w))
+                .cloned()
+                .collect();
+            if !new.is_empty() {
+                tracing::debug!(workspaces = ?new, "new workspaces recorded; checking them");
+                checks.extend(plan.checks_under(&new));
+            }
             if counters.lost_watches.load(Ordering::Relaxed) > lost_before {
                 // A watch could not be added (typically the inotify watch limit): what it
                 // would have covered may change unseen, so say so and re-scan everything
@@ -989,5 +1028,29 @@ mod tests {
         );
         // Whole homes and temp trees are never watched recursively.
         assert!(!plan.rules.keys().any(|t| matches!(t, Target::Under { dir, recursive: true } if dir == Path::new("/home/alice") || dir == Path::new("/tmp"))));
+        // Files that record workspaces are followed even when no check reads them, and
+        // a new workspace's checks can be found from its directory.
+        for source in [
+            "/home/alice/.claude.json",
+            "/home/alice/.gemini/trustedFolders.json",
+            "/home/alice/.codex/config.toml",
+            "/home/alice/.openclaw/openclaw.json",
+        ] {
+            assert!(plan.sources.contains(Path::new(source)), "{source}");
+            assert!(
+                plan.rules
+                    .contains_key(&Target::Exact(PathBuf::from(source)))
+            );
+        }
+        let under = plan.checks_under(&[PathBuf::from("/srv/ws")]);
+        assert!(
+            under.contains("SKL-011") && under.contains("CODE-003"),
+            "{under:?}"
+        );
+        assert!(
+            !plan
+                .checks_under(&[PathBuf::from("/srv/other")])
+                .contains("SKL-011")
+        );
     }
 }

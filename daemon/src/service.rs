@@ -526,7 +526,7 @@ impl Service {
         match crate::cli::setup(&loaded, self.host_root.as_deref(), &self.catalog) {
             Ok(setup) => (
                 setup.facts.homes().iter().map(|h| h.path.clone()).collect(),
-                loaded.config.discovery.workspaces.clone(),
+                setup.facts.code_workspaces().to_vec(),
             ),
             Err(_) => (Vec::new(), Vec::new()),
         }

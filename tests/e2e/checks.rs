@@ -200,7 +200,9 @@ fn covered(path: &Path, pattern: &str) -> bool {
 
 /// Reads every check makes through discovery, shared by all and followed by the schedule
 /// and by re-planning rather than by a check's own watch: accounts and homes, the process
-/// table, and the agent directories workspaces are found in.
+/// table, the agent directories, and the files agents record their workspaces in
+/// (`facts::workspaces::WORKSPACE_SOURCES`, the OpenClaw configs), which the watch plan
+/// follows itself.
 fn discovery_read(path: &Path) -> bool {
     let p = path.to_string_lossy();
     p == "/etc/passwd"
@@ -211,6 +213,15 @@ fn discovery_read(path: &Path) -> bool {
         || regex::Regex::new(r"^(?:/root|/home/[^/]+)$")
             .unwrap()
             .is_match(&p)
+        || clawsecd::facts::workspaces::WORKSPACE_SOURCES
+            .iter()
+            .chain(clawsecd::facts::OPENCLAW_CONFIGS)
+            .chain(&["~/.openclaw/workspace"])
+            .any(|source| {
+                let rel = source.trim_start_matches('~');
+                p.strip_suffix(rel)
+                    .is_some_and(|home| home == "/root" || home.starts_with("/home/"))
+            })
 }
 
 /// Events reach a check only through its declared `reads` (`events.rs`): a file a check

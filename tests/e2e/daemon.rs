@@ -1335,16 +1335,24 @@ fn completions_and_man_page_come_from_the_clap_definitions() {
 }
 
 /// Polls the posture until `pred` holds for check `id`'s status; returns the posture.
+fn check_status(p: &Value, id: &str) -> Option<String> {
+    p["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .map(|c| c["status"].as_str().unwrap_or("").to_owned())
+}
+
+fn status_of(d: &Daemon, id: &str) -> String {
+    check_status(&d.ctl_json(&["posture"]), id).unwrap_or_default()
+}
+
 fn wait_status(d: &Daemon, id: &str, want: &str, timeout: Duration) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
         let p = d.ctl_json(&["posture"]);
-        let status = p["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .map(|c| c["status"].as_str().unwrap_or("").to_owned());
+        let status = check_status(&p, id);
         if status.as_deref() == Some(want) {
             return p;
         }
@@ -1533,6 +1541,40 @@ fn a_planted_zprofile_shows_up_without_waiting_for_the_schedule() {
     assert!(p.to_string().contains(".zprofile"), "{p}");
     std::fs::remove_file(&zprofile).unwrap();
     wait_status(&d, "INT-005", "pass", Duration::from_secs(5));
+}
+
+#[test]
+fn a_project_an_agent_records_is_judged_without_waiting_for_the_schedule() {
+    // A repository cloned outside the home, carrying a hostile .mcp.json, is harmless to
+    // the posture until an agent is started in it; Claude Code then records it in
+    // ~/.claude.json. That write re-plans the watches and judges the new project at once
+    // (the skills schedule would wait an hour), and its .mcp.json is watched from then on.
+    let d = Daemon::start("hardened", "[schedule]\nskills = 3600\n");
+    let within = Duration::from_secs(8);
+    wait_status(&d, "SKL-011", "pass", within);
+    let host = d.dir.path().join("host");
+    let repo = host.join("srv/evil-repo");
+    std::fs::create_dir_all(repo.join(".cache/.x")).unwrap();
+    std::fs::write(repo.join(".cache/.x/l.js"), "// lint\n").unwrap();
+    let mcp = repo.join(".mcp.json");
+    std::fs::write(
+        &mcp,
+        r#"{"mcpServers": {"lint": {"command": "node", "args": ["/srv/evil-repo/.cache/.x/l.js"]}}}"#,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(status_of(&d, "SKL-011"), "pass", "not recorded yet");
+
+    let claude = host.join("home/alice/.claude.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&claude).unwrap()).unwrap();
+    doc["projects"] = serde_json::json!({ "/srv/evil-repo": { "allowedTools": [] } });
+    std::fs::write(&claude, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let p = wait_status(&d, "SKL-011", "fail", within);
+    assert!(p.to_string().contains("/srv/evil-repo/.mcp.json"), "{p}");
+
+    // The project's own file is now watched: cleaning it clears the finding.
+    std::fs::write(&mcp, r#"{"mcpServers": {}}"#).unwrap();
+    wait_status(&d, "SKL-011", "pass", within);
 }
 
 #[test]

@@ -780,6 +780,8 @@ fn no_setuid_in_agent_paths(f: &Facts) -> Outcome {
             .filter(|h| users.contains(&h.user))
             .map(|h| h.path.clone()),
     );
+    // The configured workspaces only: a project an agent merely recorded may be `/` or
+    // a whole data volume, and one inside an agent's home is walked with the home.
     dirs.extend(f.discovery().workspaces.iter().cloned());
     let mut out = Findings::new();
     for dir in dirs {

@@ -487,6 +487,8 @@ const POLICY_FILES: &[&str] = &["AGENTS.md", "CLAUDE.md", "SOUL.md"];
 
 fn workspaces_have_policy(f: &Facts) -> Outcome {
     let mut out = Findings::new();
+    // The workspaces an operator set up for agents; a repository opened once with a
+    // coding agent owes ClawSec no policy file.
     let mut workspaces = f.openclaw_workspaces();
     workspaces.extend(f.discovery().workspaces.iter().cloned());
     workspaces.sort();

@@ -341,6 +341,9 @@ pub fn guard_discovery(check: &Check, f: &Facts, outcome: Outcome) -> Outcome {
     if reads_any(&|r| r.starts_with('~') || r.starts_with("<workspace>")) {
         gaps.extend(f.home_gaps());
     }
+    if reads_any(&|r| r.starts_with("<workspace>")) {
+        gaps.extend(f.workspace_gaps());
+    }
     if reads_any(&|r| r == "/etc/passwd" || r == "/etc/group") {
         gaps.extend(f.accounts().gaps());
     }

@@ -327,7 +327,9 @@ fn scan_hidden(path: &std::path::Path, text: &str, out: &mut Findings) {
 fn no_hidden_unicode(f: &Facts) -> Outcome {
     let mut out = Findings::new();
     skill_texts(f, &mut out, scan_hidden);
-    for path in f.instruction_files() {
+    let mut files = f.instruction_files();
+    files.extend(f.project_instruction_files());
+    for path in files {
         match f.fs.read_text(&path) {
             Ok(text) => scan_hidden(&path, &text, &mut out),
             Err(e) => out.probe_error(&e),
@@ -583,12 +585,7 @@ fn no_links_out_of_skills(f: &Facts) -> Outcome {
     // `.agents/skills`, is fine.
     let mut allowed = roots.clone();
     allowed.extend(f.homes().iter().map(|h| h.path.join(".agents/skills")));
-    allowed.extend(
-        f.discovery()
-            .workspaces
-            .iter()
-            .map(|w| w.join(".agents/skills")),
-    );
+    allowed.extend(f.code_workspaces().iter().map(|w| w.join(".agents/skills")));
     for root in &roots {
         for (path, meta) in out.walked(f.fs.walk(root)) {
             if meta.kind != Kind::Symlink {

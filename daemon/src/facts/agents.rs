@@ -64,7 +64,7 @@ impl Facts {
             paths.push(home.path.join(".claude/settings.json"));
             paths.push(home.path.join(".claude/settings.local.json"));
         }
-        for ws in &self.discovery.workspaces {
+        for ws in self.code_workspaces() {
             paths.push(ws.join(".claude/settings.json"));
             paths.push(ws.join(".claude/settings.local.json"));
         }

@@ -16,7 +16,7 @@ pub const DEFAULT_ADVISORIES: &str = "/var/lib/clawsec/advisories";
 pub(super) struct Extra {
     pub(super) advisories_path: Option<PathBuf>,
     pub(super) accounts: OnceLock<Accounts>,
-    pub(super) workspaces: OnceLock<Vec<PathBuf>>,
+    pub(super) workspaces: OnceLock<super::workspaces::Workspaces>,
     pub(super) lockfiles: OnceLock<Vec<Result<Lockfile, ConfigProblem>>>,
     pub(super) advisories: OnceLock<Option<Result<AdvisoryDb, ConfigProblem>>>,
     pub(super) persistence: OnceLock<(Vec<PathBuf>, Vec<crate::probe::ProbeError>)>,

@@ -12,7 +12,7 @@ mod installed;
 pub mod launch;
 pub mod lockfiles;
 pub mod recognise;
-mod workspaces;
+pub mod workspaces;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -143,7 +143,7 @@ enum Format {
 
 /// Claude Code's system-wide managed MCP servers.
 const MANAGED_MCP_CONFIG: &str = "/etc/claude-code/managed-mcp.json";
-/// A project's own MCP servers, at the root of each configured workspace.
+/// A project's own MCP servers, at the root of each workspace (`Facts::code_workspaces`).
 const PROJECT_MCP_CONFIG: &str = ".mcp.json";
 
 /// Every MCP config file `Facts::mcp` reads, in the catalogue's `reads` notation.
@@ -472,7 +472,7 @@ impl Facts {
                 dedicated: true,
             };
             self.load_mcp(&mut inv, &managed, Path::new(MANAGED_MCP_CONFIG));
-            for ws in &self.discovery.workspaces {
+            for ws in self.code_workspaces() {
                 let project = McpSource {
                     client: "project",
                     rel: "",
@@ -607,7 +607,7 @@ impl Facts {
                 roots.push(home.path.join(rel));
             }
         }
-        for ws in &self.discovery.workspaces {
+        for ws in self.code_workspaces() {
             for rel in [
                 "skills",
                 ".claude/skills",
@@ -623,8 +623,36 @@ impl Facts {
         roots
     }
 
-    /// Agent instruction files (SOUL.md, AGENTS.md, CLAUDE.md …) that exist, with where.
+    /// Agent instruction files (SOUL.md, AGENTS.md, CLAUDE.md …) that exist in the agents'
+    /// own directories and the configured workspaces: the files an operator owns and
+    /// approves (INT-001, INT-002 and INT-006 judge these).
     pub fn instruction_files(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        for home in self.homes() {
+            dirs.push(home.path.join(".openclaw/workspace"));
+            dirs.push(home.path.join(".claude"));
+            dirs.push(home.path.join(".gemini"));
+            dirs.push(home.path.join(".codex"));
+        }
+        dirs.extend(self.discovery.workspaces.iter().cloned());
+        self.instruction_files_in(&dirs)
+    }
+
+    /// Instruction files of the projects agents recorded working in (beyond the
+    /// configured workspaces): a cloned repository's CLAUDE.md or AGENTS.md is read by
+    /// the agent like the operator's own, so its content is scanned (hidden Unicode,
+    /// secrets); it changes with every pull, so it is not baselined.
+    pub fn project_instruction_files(&self) -> Vec<PathBuf> {
+        let dirs: Vec<PathBuf> = self
+            .code_workspaces()
+            .iter()
+            .filter(|w| !self.discovery.workspaces.contains(w))
+            .cloned()
+            .collect();
+        self.instruction_files_in(&dirs)
+    }
+
+    fn instruction_files_in(&self, dirs: &[PathBuf]) -> Vec<PathBuf> {
         const NAMES: &[&str] = &[
             "SOUL.md",
             "AGENTS.md",
@@ -636,14 +664,6 @@ impl Facts {
             "CLAUDE.md",
             "GEMINI.md",
         ];
-        let mut dirs = Vec::new();
-        for home in self.homes() {
-            dirs.push(home.path.join(".openclaw/workspace"));
-            dirs.push(home.path.join(".claude"));
-            dirs.push(home.path.join(".gemini"));
-            dirs.push(home.path.join(".codex"));
-        }
-        dirs.extend(self.discovery.workspaces.iter().cloned());
         let mut out = Vec::new();
         for d in dirs {
             for n in NAMES {
