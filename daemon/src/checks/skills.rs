@@ -975,6 +975,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_instruction_file_in_both_lists_is_judged_once() {
+        // ~/.openclaw/workspace is an agent's own directory and a workspace too.
+        let root = tempfile::tempdir().unwrap();
+        let w = |rel: &str, text: &str| {
+            let p = root.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        w("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n");
+        w(
+            "home/alice/.openclaw/workspace/AGENTS.md",
+            "Never run rm \u{202e} here.\n",
+        );
+        w(
+            "home/alice/.claude.json",
+            r#"{"projects": {"/home/alice/.openclaw/workspace": {}, "/srv/r": {}}}"#,
+        );
+        w("srv/r/CLAUDE.md", "Be brief \u{202e}.\n");
+        let fs = crate::probe::HostFs::open(root.path(), crate::config::Limits::default()).unwrap();
+        let facts = Facts::new(fs, crate::facts::Scope::full(), Default::default());
+        assert_eq!(
+            facts.project_instruction_files(),
+            vec![PathBuf::from("/srv/r/CLAUDE.md")]
+        );
+        let Outcome::Fail(ev) = no_hidden_unicode(&facts) else {
+            panic!("expected a failure");
+        };
+        let agents = ev
+            .iter()
+            .filter(|e| e.path().is_some_and(|p| p.ends_with("AGENTS.md")))
+            .count();
+        assert_eq!(agents, 1, "{ev:?}");
+    }
+
+    #[test]
     fn frontmatter_is_parsed_in_its_simple_form() {
         let pairs =
             frontmatter("---\nname: pdf\ndescription: >\n  Fill forms.\n---\nbody").unwrap();

@@ -642,14 +642,19 @@ impl Facts {
     /// configured workspaces): a cloned repository's CLAUDE.md or AGENTS.md is read by
     /// the agent like the operator's own, so its content is scanned (hidden Unicode,
     /// secrets); it changes with every pull, so it is not baselined.
+    /// Never a file [`Facts::instruction_files`] already lists (an OpenClaw workspace is
+    /// both).
     pub fn project_instruction_files(&self) -> Vec<PathBuf> {
+        let own = self.instruction_files();
         let dirs: Vec<PathBuf> = self
             .code_workspaces()
             .iter()
             .filter(|w| !self.discovery.workspaces.contains(w))
             .cloned()
             .collect();
-        self.instruction_files_in(&dirs)
+        let mut files = self.instruction_files_in(&dirs);
+        files.retain(|f| !own.contains(f));
+        files
     }
 
     fn instruction_files_in(&self, dirs: &[PathBuf]) -> Vec<PathBuf> {
