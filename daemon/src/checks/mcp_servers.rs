@@ -238,25 +238,23 @@ mod tests {
     #[test]
     fn a_package_past_the_entry_cap_is_an_error() {
         let root = tempfile::tempdir().unwrap();
-        let w = |rel: &str, text: &str| {
-            let p = root.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
-        w("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n");
-        w(
-            "home/alice/.cursor/mcp.json",
-            r#"{"mcpServers": {"big": {"command": "node", "args": ["/home/alice/mcp/big/index.js"]}}}"#,
-        );
-        w("home/alice/mcp/big/package.json", r#"{"name": "big"}"#);
-        w("home/alice/mcp/big/index.js", "export {};\n");
         let assets = root.path().join("home/alice/mcp/big/assets");
         std::fs::create_dir_all(&assets).unwrap();
         for i in 0..launch::MAX_PACKAGE_ENTRIES {
             std::fs::write(assets.join(format!("{i}.json")), "{}").unwrap();
         }
-        let fs = crate::probe::HostFs::open(root.path(), crate::config::Limits::default()).unwrap();
-        let facts = Facts::new(fs, crate::facts::Scope::full(), Default::default());
+        let facts = crate::facts::facts_of(
+            root.path(),
+            &[
+                ("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n"),
+                (
+                    "home/alice/.cursor/mcp.json",
+                    r#"{"mcpServers": {"big": {"command": "node", "args": ["/home/alice/mcp/big/index.js"]}}}"#,
+                ),
+                ("home/alice/mcp/big/package.json", r#"{"name": "big"}"#),
+                ("home/alice/mcp/big/index.js", "export {};\n"),
+            ],
+        );
         match local_servers_clean(&facts) {
             Outcome::Error { reason, .. } => assert!(
                 reason.contains("more than 5000 entries outside its dependency trees"),

@@ -978,23 +978,21 @@ mod tests {
     fn an_instruction_file_in_both_lists_is_judged_once() {
         // ~/.openclaw/workspace is an agent's own directory and a workspace too.
         let root = tempfile::tempdir().unwrap();
-        let w = |rel: &str, text: &str| {
-            let p = root.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
-        w("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n");
-        w(
-            "home/alice/.openclaw/workspace/AGENTS.md",
-            "Never run rm \u{202e} here.\n",
+        let facts = crate::facts::facts_of(
+            root.path(),
+            &[
+                ("etc/passwd", "alice:x:1000:1000::/home/alice:/bin/bash\n"),
+                (
+                    "home/alice/.openclaw/workspace/AGENTS.md",
+                    "Never run rm \u{202e} here.\n",
+                ),
+                (
+                    "home/alice/.claude.json",
+                    r#"{"projects": {"/home/alice/.openclaw/workspace": {}, "/srv/r": {}}}"#,
+                ),
+                ("srv/r/CLAUDE.md", "Be brief \u{202e}.\n"),
+            ],
         );
-        w(
-            "home/alice/.claude.json",
-            r#"{"projects": {"/home/alice/.openclaw/workspace": {}, "/srv/r": {}}}"#,
-        );
-        w("srv/r/CLAUDE.md", "Be brief \u{202e}.\n");
-        let fs = crate::probe::HostFs::open(root.path(), crate::config::Limits::default()).unwrap();
-        let facts = Facts::new(fs, crate::facts::Scope::full(), Default::default());
         assert_eq!(
             facts.project_instruction_files(),
             vec![PathBuf::from("/srv/r/CLAUDE.md")]

@@ -627,15 +627,7 @@ impl Facts {
     /// own directories and the configured workspaces: the files an operator owns and
     /// approves (INT-001, INT-002 and INT-006 judge these).
     pub fn instruction_files(&self) -> Vec<PathBuf> {
-        let mut dirs = Vec::new();
-        for home in self.homes() {
-            dirs.push(home.path.join(".openclaw/workspace"));
-            dirs.push(home.path.join(".claude"));
-            dirs.push(home.path.join(".gemini"));
-            dirs.push(home.path.join(".codex"));
-        }
-        dirs.extend(self.discovery.workspaces.iter().cloned());
-        self.instruction_files_in(&dirs)
+        self.instruction_files_in(&self.own_instruction_dirs())
     }
 
     /// Instruction files of the projects agents recorded working in (beyond the
@@ -645,16 +637,27 @@ impl Facts {
     /// Never a file [`Facts::instruction_files`] already lists (an OpenClaw workspace is
     /// both).
     pub fn project_instruction_files(&self) -> Vec<PathBuf> {
-        let own = self.instruction_files();
+        let own = self.own_instruction_dirs();
         let dirs: Vec<PathBuf> = self
             .code_workspaces()
             .iter()
-            .filter(|w| !self.discovery.workspaces.contains(w))
+            .filter(|w| !own.contains(w))
             .cloned()
             .collect();
-        let mut files = self.instruction_files_in(&dirs);
-        files.retain(|f| !own.contains(f));
-        files
+        self.instruction_files_in(&dirs)
+    }
+
+    /// The directories [`Facts::instruction_files`] looks in.
+    fn own_instruction_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        for home in self.homes() {
+            dirs.push(home.path.join(".openclaw/workspace"));
+            dirs.push(home.path.join(".claude"));
+            dirs.push(home.path.join(".gemini"));
+            dirs.push(home.path.join(".codex"));
+        }
+        dirs.extend(self.discovery.workspaces.iter().cloned());
+        dirs
     }
 
     fn instruction_files_in(&self, dirs: &[PathBuf]) -> Vec<PathBuf> {
@@ -725,4 +728,17 @@ fn parse_server(name: &str, entry: &Value) -> Result<Transport, String> {
         args,
         env: strings("env"),
     })
+}
+
+/// Test support: a host tree of `files` (path relative to the root, content) and the
+/// facts of it with default limits and discovery.
+#[cfg(test)]
+pub(crate) fn facts_of(root: &Path, files: &[(&str, &str)]) -> Facts {
+    for (rel, text) in files {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("a relative path")).expect("create");
+        std::fs::write(p, text).expect("write");
+    }
+    let fs = crate::probe::HostFs::open(root, crate::config::Limits::default()).expect("root");
+    Facts::new(fs, Scope::full(), Default::default())
 }
